@@ -1,0 +1,87 @@
+"""Daily activity rollups, keyed by the learner's local calendar day."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from domain.catalog import ContentItem
+from domain.events import EventType, LearningEvent
+
+UNCATEGORISED = "uncategorised"
+
+K = TypeVar("K")
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityBucket:
+    events: int = 0
+    time_spent_seconds: float = 0.0
+    answered: int = 0
+    scored: int = 0
+    score_sum: float = 0.0
+    completions: int = 0
+
+    @property
+    def average_score(self) -> float | None:
+        return self.score_sum / self.scored if self.scored else None
+
+    def add(self, event: LearningEvent) -> ActivityBucket:
+        return ActivityBucket(
+            events=self.events + 1,
+            time_spent_seconds=self.time_spent_seconds + event.time_spent_seconds,
+            answered=self.answered + (1 if event.type is EventType.ANSWERED else 0),
+            scored=self.scored + (1 if event.score is not None else 0),
+            score_sum=self.score_sum + (event.score or 0.0),
+            completions=self.completions + (1 if event.type is EventType.COMPLETED else 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRollup:
+    learner_id: str
+    day: date
+    total: ActivityBucket = ActivityBucket()
+    by_category: Mapping[str, ActivityBucket] = field(default_factory=dict)
+    by_difficulty: Mapping[str, ActivityBucket] = field(default_factory=dict)
+    by_hour: Mapping[int, ActivityBucket] = field(default_factory=dict)
+    by_certification: Mapping[str, ActivityBucket] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTime:
+    day: date
+    hour: int
+
+
+def local_time(at: datetime, time_zone: str) -> LocalTime:
+    local = at.astimezone(ZoneInfo(time_zone))
+    return LocalTime(day=local.date(), hour=local.hour)
+
+
+def add_to_rollup(
+    rollup: DailyRollup, event: LearningEvent, item: ContentItem, hour: int
+) -> DailyRollup:
+    difficulty = item.difficulty.value if item.difficulty else UNCATEGORISED
+    by_certification = rollup.by_certification
+    if item.certification:
+        by_certification = _added(by_certification, item.certification, event)
+    return replace(
+        rollup,
+        total=rollup.total.add(event),
+        by_category=_added(rollup.by_category, item.category or UNCATEGORISED, event),
+        by_difficulty=_added(rollup.by_difficulty, difficulty, event),
+        by_hour=_added(rollup.by_hour, hour, event),
+        by_certification=by_certification,
+    )
+
+
+def _added(
+    buckets: Mapping[K, ActivityBucket], key: K, event: LearningEvent
+) -> dict[K, ActivityBucket]:
+    updated = dict(buckets)
+    updated[key] = updated.get(key, ActivityBucket()).add(event)
+    return updated

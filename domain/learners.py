@@ -1,0 +1,45 @@
+"""Learners: who they are and which calendar their days follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import available_timezones
+
+from domain.catalog import check_id, check_text
+from domain.errors import InvalidInput
+
+DEFAULT_TIME_ZONE = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Learner:
+    id: str
+    display_name: str | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
+
+
+def check_time_zone(value: str, field_name: str) -> str:
+    # ZoneInfo also accepts file paths such as "../../etc/passwd"; the key list does not.
+    if value not in _zone_names():
+        raise InvalidInput(field_name, f"'{value}' is not an IANA time zone such as Europe/Paris")
+    return value
+
+
+def validate_learner(learner: Learner, field_prefix: str) -> Learner:
+    check_id(learner.id, f"{field_prefix}.id")
+    name = learner.display_name
+    return Learner(
+        id=learner.id,
+        display_name=None if name is None else check_text(name, f"{field_prefix}.displayName"),
+        time_zone=check_time_zone(learner.time_zone, f"{field_prefix}.timeZone"),
+    )
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def _zone_names() -> frozenset[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones()) | {"UTC"}
+    return _ZONES

@@ -1,0 +1,99 @@
+"""A learner's running totals and the analytics read from them (the ProCert shape)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from domain.events import EventType, LearningEvent
+from domain.progress import ContentProgress, ProgressStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    events: int = 0
+    content_viewed: int = 0
+    questions_answered: int = 0
+    items_completed: int = 0
+    scored: int = 0
+    score_sum: float = 0.0
+    time_spent_seconds: float = 0.0
+
+    def add(self, event: LearningEvent, before: ContentProgress, after: ContentProgress) -> Tally:
+        return Tally(
+            events=self.events + 1,
+            content_viewed=self.content_viewed + (1 if before.status is _NEW else 0),
+            questions_answered=self.questions_answered
+            + (1 if event.type is EventType.ANSWERED else 0),
+            items_completed=self.items_completed
+            + (1 if after.status.is_done and not before.status.is_done else 0),
+            scored=self.scored + (1 if event.score is not None else 0),
+            score_sum=self.score_sum + (event.score or 0.0),
+            time_spent_seconds=self.time_spent_seconds + event.time_spent_seconds,
+        )
+
+
+_NEW = ProgressStatus.NOT_STARTED
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerTotals:
+    learner_id: str
+    overall: Tally = Tally()
+    by_certification: Mapping[str, Tally] = field(default_factory=dict)
+
+    def tally(self, certification: str | None) -> Tally:
+        if certification is None:
+            return self.overall
+        return self.by_certification.get(certification, Tally())
+
+
+def add_to_totals(
+    totals: LearnerTotals,
+    event: LearningEvent,
+    *,
+    certification: str | None,
+    before: ContentProgress,
+    after: ContentProgress,
+) -> LearnerTotals:
+    by_certification = totals.by_certification
+    if certification:
+        by_certification = dict(by_certification)
+        current = by_certification.get(certification, Tally())
+        by_certification[certification] = current.add(event, before, after)
+    return replace(
+        totals, overall=totals.overall.add(event, before, after), by_certification=by_certification
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Analytics:
+    """Percentages are 0..100; `average_score` is None before any scored event."""
+
+    certification: str | None
+    content_viewed: int
+    questions_answered: int
+    items_completed: int
+    average_score: float | None
+    time_spent_seconds: float
+    completion_rate: float
+    total_events: int
+
+    @property
+    def time_spent_hours(self) -> float:
+        return self.time_spent_seconds / 3600
+
+
+def analytics(tally: Tally, *, certification: str | None, catalog_items: int) -> Analytics:
+    average = tally.score_sum / tally.scored * 100 if tally.scored else None
+    rate = min(100.0, tally.items_completed / catalog_items * 100) if catalog_items else 0.0
+    return Analytics(
+        certification=certification,
+        content_viewed=tally.content_viewed,
+        questions_answered=tally.questions_answered,
+        items_completed=tally.items_completed,
+        average_score=average,
+        time_spent_seconds=tally.time_spent_seconds,
+        completion_rate=rate,
+        total_events=tally.events,
+    )

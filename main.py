@@ -1,0 +1,187 @@
+"""Cairn: settings, wiring, the Starlette app and the command line.
+
+python main.py serve [--seed-demo-if-empty]   run the service
+python main.py seed-demo                       load the demo catalog and learners
+python main.py export-schema                   print the GraphQL SDL
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+import uvicorn
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+
+from persistence.database import Database, create_client, open_database
+from persistence.embedded import EmbeddedServerError, embedded_mongodb
+from persistence.feed import Feed
+from persistence.indexes import ensure_indexes
+from persistence.repositories import Repositories
+from persistence.topics import PROGRESS_UPDATES
+from resolvers.demo import seed_demo
+from resolvers.recording import Recorder
+from schema import build_schema
+from schema.context import Context, Services, new_context, utc_now
+from schema.http import graphql_routes
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("cairn")
+
+
+class Settings(BaseSettings):
+    """Read from CAIRN_* environment variables, or a `.env` file."""
+
+    model_config = SettingsConfigDict(env_prefix="CAIRN_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    mongodb_uri: str | None = Field(
+        default=None, description="Any MongoDB; unset: start the embedded SecantusDB server."
+    )
+    database: str = "cairn"
+    data_dir: Path = Field(default=Path(".data"), description="The embedded server's data.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    pass_threshold: float = Field(default=0.7, ge=0, le=1)
+
+
+@asynccontextmanager
+async def database_uri(settings: Settings) -> AsyncIterator[str]:
+    """The configured MongoDB, or the embedded server for as long as the context lasts."""
+    if settings.mongodb_uri:
+        yield settings.mongodb_uri
+        return
+    async with embedded_mongodb(settings.data_dir / "db") as uri:
+        yield uri
+
+
+async def connect(uri: str, name: str) -> Database:
+    database = await open_database(create_client(uri), name)
+    await ensure_indexes(database)
+    return database
+
+
+def build_services(database: Database, settings: Settings) -> Services:
+    repositories = Repositories.over(database)
+    feed = Feed(database, [PROGRESS_UPDATES])
+    recorder = Recorder(repositories, feed, pass_threshold=settings.pass_threshold)
+    return Services(repositories=repositories, feed=feed, recorder=recorder, clock=utc_now)
+
+
+def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = await connect(uri, settings.database)
+            stack.callback(database.client.close)
+            services = build_services(database, settings)
+            await services.feed.start()
+            stack.push_async_callback(services.feed.stop)
+            if seed_if_empty and await services.repositories.content.is_empty():
+                summary = await seed_demo(
+                    services.repositories, services.recorder, now=services.clock()
+                )
+                log.info("loaded the demo data: %s", summary)
+            app.state.services = services
+            yield
+
+    async def get_context(connection: Request | WebSocket) -> Context:
+        services: Services = connection.app.state.services
+        return new_context(services)
+
+    async def live(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> JSONResponse:
+        services: Services = request.app.state.services
+        try:
+            await asyncio.wait_for(
+                services.repositories.database.client.admin.command("ping"), timeout=2
+            )
+        except Exception as error:
+            log.warning("readiness check failed: %s", error)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    routes = [
+        Route("/health/live", live),
+        Route("/health/ready", ready),
+        *graphql_routes(
+            build_schema(), context_getter=get_context, assets_dir=ROOT / "node_modules"
+        ),
+    ]
+    # GraphiQL's bundle is 3.5 MB; compressed it loads in a blink.
+    middleware = [Middleware(GZipMiddleware, minimum_size=1024)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+async def serve(settings: Settings, *, seed_if_empty: bool) -> None:
+    async with database_uri(settings) as uri:
+        app = create_app(settings, uri, seed_if_empty=seed_if_empty)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level
+        )
+        log.info("GraphQL and GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
+        await uvicorn.Server(config).serve()
+
+
+async def seed(settings: Settings) -> None:
+    async with database_uri(settings) as uri:
+        database = await connect(uri, settings.database)
+        try:
+            services = build_services(database, settings)
+            summary = await seed_demo(services.repositories, services.recorder, now=utc_now())
+            print(f"demo data: {summary}")
+        finally:
+            database.client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cairn", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the GraphQL service")
+    serve_parser.add_argument(
+        "--seed-demo-if-empty",
+        action="store_true",
+        help="load the demo data into an empty database",
+    )
+    commands.add_parser("seed-demo", help="load the demo catalog and learners (idempotent)")
+    commands.add_parser("export-schema", help="print the schema's SDL")
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        print(build_schema().as_str())
+        return 0
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "serve":
+            asyncio.run(serve(settings, seed_if_empty=args.seed_demo_if_empty))
+        else:
+            asyncio.run(seed(settings))
+    except EmbeddedServerError as error:
+        print(f"cairn: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

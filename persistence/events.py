@@ -1,0 +1,91 @@
+"""Stored learning events, keyed by (learner, client event id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo.errors import BulkWriteError
+
+from domain.events import EventType, LearningEvent
+from domain.progress import ContentProgress
+from persistence.atomic import ConcurrentUpdate, Session
+from persistence.database import Database, Document, by_learner
+from persistence.indexes import EVENTS
+from persistence.progress import progress_from_document, progress_to_document
+
+EventKey = tuple[str, str]  # (learner id, client event id)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as first recorded, with the outcome it produced (returned again on replay)."""
+
+    learner_id: str
+    event_id: str
+    fingerprint: str
+    outcome: ContentProgress
+
+
+def event_to_document(
+    event: LearningEvent, *, outcome: ContentProgress, received_at: datetime
+) -> Document:
+    return {
+        "learnerId": event.learner_id,
+        "eventId": event.event_id,
+        "type": event.type.value,
+        "contentId": event.content_id,
+        "occurredAt": event.occurred_at,
+        "receivedAt": received_at,
+        "score": event.score,
+        "correct": event.correct,
+        "timeSpentSeconds": event.time_spent_seconds,
+        "sessionId": event.session_id,
+        "metadata": event.metadata,
+        "fingerprint": event.fingerprint,
+        "outcome": progress_to_document(outcome),
+    }
+
+
+class EventRepository:
+    def __init__(self, database: Database) -> None:
+        self._collection = database[EVENTS]
+
+    async def find_by_keys(
+        self, keys: Iterable[EventKey], session: Session
+    ) -> dict[EventKey, StoredEvent]:
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        query = by_learner(wanted, "eventId")
+        projection = {"learnerId": 1, "eventId": 1, "fingerprint": 1, "outcome": 1}
+        found: dict[EventKey, StoredEvent] = {}
+        async for doc in self._collection.find(query, projection, session=session):
+            key = (doc["learnerId"], doc["eventId"])
+            if key in wanted:
+                found[key] = StoredEvent(
+                    learner_id=key[0],
+                    event_id=key[1],
+                    fingerprint=doc["fingerprint"],
+                    outcome=progress_from_document(doc["outcome"]),
+                )
+        return found
+
+    async def insert_many(self, documents: Sequence[Document], session: Session) -> None:
+        """Stores new events; one already stored means a concurrent writer won the race."""
+        if not documents:
+            return
+        try:
+            await self._collection.insert_many(documents, ordered=True, session=session)
+        except BulkWriteError as error:
+            codes = {e.get("code") for e in error.details.get("writeErrors", [])}
+            if 11000 in codes:
+                raise ConcurrentUpdate(EVENTS) from error
+            raise
+
+    async def count_for(self, learner_id: str, event_type: EventType | None = None) -> int:
+        query: Document = {"learnerId": learner_id}
+        if event_type is not None:
+            query["type"] = event_type.value
+        return int(await self._collection.count_documents(query))

@@ -1,0 +1,61 @@
+"""Every index Cairn queries by, in one place; created at start-up."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from persistence.database import Database
+
+CONTENT = "content"
+SKILLS = "skills"
+LEARNERS = "learners"
+EVENTS = "events"
+PROGRESS = "content_progress"
+SKILL_STATES = "skill_states"
+DAILY = "daily_activity"
+TOTALS = "learner_totals"
+
+INDEXES: dict[str, list[IndexModel]] = {
+    CONTENT: [
+        IndexModel([("certification", ASCENDING), ("_id", ASCENDING)], name="by_certification"),
+    ],
+    SKILLS: [IndexModel([("domain", ASCENDING), ("_id", ASCENDING)], name="by_domain")],
+    EVENTS: [
+        # The idempotency key: a client's event id is unique per learner.
+        IndexModel(
+            [("learnerId", ASCENDING), ("eventId", ASCENDING)], unique=True, name="event_key"
+        ),
+        IndexModel([("learnerId", ASCENDING), ("occurredAt", DESCENDING)], name="by_time"),
+    ],
+    PROGRESS: [
+        IndexModel(
+            [("learnerId", ASCENDING), ("contentId", ASCENDING)], unique=True, name="progress_key"
+        ),
+        IndexModel(
+            [("learnerId", ASCENDING), ("status", ASCENDING), ("contentId", ASCENDING)],
+            name="by_status",
+        ),
+        IndexModel(
+            [
+                ("learnerId", ASCENDING),
+                ("certification", ASCENDING),
+                ("status", ASCENDING),
+                ("contentId", ASCENDING),
+            ],
+            name="by_certification",
+        ),
+    ],
+    SKILL_STATES: [
+        IndexModel(
+            [("learnerId", ASCENDING), ("skillId", ASCENDING)], unique=True, name="skill_key"
+        ),
+    ],
+    DAILY: [
+        IndexModel([("learnerId", ASCENDING), ("day", ASCENDING)], unique=True, name="day_key"),
+    ],
+}
+
+
+async def ensure_indexes(database: Database) -> None:
+    for collection, models in INDEXES.items():
+        await database[collection].create_indexes(models)

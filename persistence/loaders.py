@@ -1,0 +1,117 @@
+"""Per-request loaders: reads of one kind within a request become one `$in` command.
+
+Build a fresh `Loaders` for every request: each loader caches what it has read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+from aiodataloader import DataLoader
+
+from domain.activity import DailyRollup
+from domain.catalog import CatalogCounts, ContentItem, Skill
+from domain.learners import Learner
+from domain.mastery import SkillState
+from domain.progress import ContentProgress
+from domain.totals import LearnerTotals
+from persistence.progress import ProgressFilter
+from persistence.repositories import Repositories
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Loader(Generic[K, V]):
+    """A typed face on aiodataloader's DataLoader."""
+
+    def __init__(self, batch: Callable[[list[K]], Coroutine[Any, Any, list[V]]]) -> None:
+        self._loader: Any = DataLoader(batch_load_fn=batch)
+
+    async def load(self, key: K) -> V:
+        result: V = await self._loader.load(key)
+        return result
+
+    async def load_many(self, keys: Sequence[K]) -> list[V]:
+        result: list[V] = await self._loader.load_many(list(keys))
+        return result
+
+
+@dataclass(frozen=True)
+class ProgressPageKey:
+    learner_id: str
+    where: ProgressFilter
+    after: str | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class ActivityKey:
+    learner_id: str
+    first: date
+    last: date
+
+
+class Loaders:
+    def __init__(self, repositories: Repositories) -> None:
+        self._repos = repositories
+        self.learner: Loader[str, Learner | None] = Loader(self._learners)
+        self.content: Loader[str, ContentItem | None] = Loader(self._content)
+        self.skill: Loader[str, Skill | None] = Loader(self._skills)
+        self.totals: Loader[str, LearnerTotals | None] = Loader(self._totals)
+        self.skill_states: Loader[str, list[SkillState]] = Loader(self._skill_states)
+        self.progress_page: Loader[ProgressPageKey, list[ContentProgress]] = Loader(
+            self._progress_pages
+        )
+        self.activity: Loader[ActivityKey, list[DailyRollup]] = Loader(self._activity)
+        self.catalog_counts: Loader[str, CatalogCounts] = Loader(self._catalog_counts)
+
+    async def _learners(self, ids: list[str]) -> list[Learner | None]:
+        found = await self._repos.learners.find_by_ids(ids)
+        return [found.get(i) for i in ids]
+
+    async def _content(self, ids: list[str]) -> list[ContentItem | None]:
+        found = await self._repos.content.find_by_ids(ids)
+        return [found.get(i) for i in ids]
+
+    async def _skills(self, ids: list[str]) -> list[Skill | None]:
+        found = await self._repos.skills.find_by_ids(ids)
+        return [found.get(i) for i in ids]
+
+    async def _totals(self, ids: list[str]) -> list[LearnerTotals | None]:
+        found = await self._repos.totals.find_by_ids(ids)
+        return [found.get(i) for i in ids]
+
+    async def _skill_states(self, ids: list[str]) -> list[list[SkillState]]:
+        found = await self._repos.skill_states.for_learners(ids)
+        return [found[i] for i in ids]
+
+    async def _progress_pages(self, keys: list[ProgressPageKey]) -> list[list[ContentProgress]]:
+        # Same filter, cursor and size: one command for all learners that asked for it.
+        groups: dict[tuple[ProgressFilter, str | None, int], list[str]] = defaultdict(list)
+        for key in keys:
+            groups[(key.where, key.after, key.limit)].append(key.learner_id)
+        pages: dict[ProgressPageKey, list[ContentProgress]] = {}
+        for (where, after, limit), learner_ids in groups.items():
+            found = await self._repos.progress.pages(
+                learner_ids, where=where, after=after, limit=limit
+            )
+            for learner_id, items in found.items():
+                pages[ProgressPageKey(learner_id, where, after, limit)] = items
+        return [pages[key] for key in keys]
+
+    async def _activity(self, keys: list[ActivityKey]) -> list[list[DailyRollup]]:
+        first = min(key.first for key in keys)
+        last = max(key.last for key in keys)
+        found = await self._repos.activity.between([k.learner_id for k in keys], first, last)
+        return [
+            [r for r in found[key.learner_id] if key.first <= r.day <= key.last] for key in keys
+        ]
+
+    async def _catalog_counts(self, keys: list[str]) -> list[CatalogCounts]:
+        counts = await self._repos.content.counts()
+        return [counts for _ in keys]

@@ -1,0 +1,131 @@
+"""Content progress per learner and item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.progress import ContentProgress, ProgressStatus
+from persistence.atomic import Session, write_versioned
+from persistence.database import READ_BATCH, Database, Document, by_learner
+from persistence.indexes import PROGRESS
+
+Versioned = tuple[ContentProgress, int]
+
+
+def progress_to_document(progress: ContentProgress) -> Document:
+    return {
+        "learnerId": progress.learner_id,
+        "contentId": progress.content_id,
+        "certification": progress.certification,
+        "status": progress.status.value,
+        "events": progress.events,
+        "attempts": progress.attempts,
+        "bestScore": progress.best_score,
+        "lastScore": progress.last_score,
+        "timeSpentSeconds": progress.time_spent_seconds,
+        "firstActivityAt": progress.first_activity_at,
+        "lastActivityAt": progress.last_activity_at,
+        "completedAt": progress.completed_at,
+        "lastScoredAt": progress.last_scored_at,
+    }
+
+
+def progress_from_document(doc: Document) -> ContentProgress:
+    return ContentProgress(
+        learner_id=doc["learnerId"],
+        content_id=doc["contentId"],
+        certification=doc.get("certification"),
+        status=ProgressStatus(doc["status"]),
+        events=doc.get("events", 0),
+        attempts=doc.get("attempts", 0),
+        best_score=doc.get("bestScore"),
+        last_score=doc.get("lastScore"),
+        time_spent_seconds=doc.get("timeSpentSeconds", 0.0),
+        first_activity_at=doc.get("firstActivityAt"),
+        last_activity_at=doc.get("lastActivityAt"),
+        completed_at=doc.get("completedAt"),
+        last_scored_at=doc.get("lastScoredAt"),
+    )
+
+
+@dataclass(frozen=True)
+class ProgressFilter:
+    status: ProgressStatus | None = None
+    certification: str | None = None
+
+    def query(self) -> Document:
+        query: Document = {}
+        if self.status is not None:
+            query["status"] = self.status.value
+        if self.certification is not None:
+            query["certification"] = self.certification
+        return query
+
+
+class ProgressRepository:
+    def __init__(self, database: Database) -> None:
+        self._collection = database[PROGRESS]
+
+    async def load_for_update(
+        self, keys: Iterable[tuple[str, str]], session: Session
+    ) -> dict[tuple[str, str], Versioned]:
+        """Progress with its version for (learner, content) pairs, in one command."""
+        wanted = set(keys)
+        query = by_learner(wanted, "contentId")
+        found: dict[tuple[str, str], Versioned] = {}
+        async for doc in self._collection.find(query, session=session):
+            key = (doc["learnerId"], doc["contentId"])
+            if key in wanted:
+                found[key] = (progress_from_document(doc), doc["v"])
+        return found
+
+    async def save(
+        self,
+        changes: Sequence[tuple[ContentProgress, int | None]],
+        session: Session,
+    ) -> None:
+        await write_versioned(
+            self._collection,
+            [
+                (
+                    {"learnerId": p.learner_id, "contentId": p.content_id},
+                    progress_to_document(p),
+                    version,
+                )
+                for p, version in changes
+            ],
+            session,
+        )
+
+    async def pages(
+        self,
+        learner_ids: Sequence[str],
+        *,
+        where: ProgressFilter,
+        after: str | None,
+        limit: int,
+    ) -> dict[str, list[ContentProgress]]:
+        """Up to `limit` items per learner, by content id after `after`, in one command."""
+        match: Document = {"learnerId": {"$in": list(learner_ids)}, **where.query()}
+        if after is not None:
+            match["contentId"] = {"$gt": after}
+        pipeline: list[Document] = [
+            {"$match": match},
+            {"$sort": {"learnerId": 1, "contentId": 1}},
+            {"$group": {"_id": "$learnerId", "items": {"$push": "$$ROOT"}}},
+            {"$project": {"items": {"$slice": ["$items", limit]}}},
+        ]
+        pages: dict[str, list[ContentProgress]] = {learner_id: [] for learner_id in learner_ids}
+        async for row in self._collection.aggregate(pipeline, batchSize=READ_BATCH):
+            pages[row["_id"]] = [progress_from_document(doc) for doc in row["items"]]
+        return pages
+
+    async def find(self, learner_id: str, content_id: str) -> ContentProgress | None:
+        doc = await self._collection.find_one({"learnerId": learner_id, "contentId": content_id})
+        return None if doc is None else progress_from_document(doc)
+
+    async def count_for(self, learner_id: str, where: ProgressFilter) -> int:
+        query: Any = {"learnerId": learner_id, **where.query()}
+        return int(await self._collection.count_documents(query))

@@ -1,0 +1,41 @@
+"""All repositories over one database, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from persistence.activity import ActivityRepository
+from persistence.catalog import ContentRepository, SkillRepository
+from persistence.database import Database
+from persistence.events import EventRepository
+from persistence.learners import LearnerRepository
+from persistence.progress import ProgressRepository
+from persistence.skill_states import SkillStateRepository
+from persistence.totals import TotalsRepository
+
+
+@dataclass(frozen=True)
+class Repositories:
+    database: Database
+    content: ContentRepository
+    skills: SkillRepository
+    learners: LearnerRepository
+    events: EventRepository
+    progress: ProgressRepository
+    skill_states: SkillStateRepository
+    activity: ActivityRepository
+    totals: TotalsRepository
+
+    @classmethod
+    def over(cls, database: Database) -> Repositories:
+        return cls(
+            database=database,
+            content=ContentRepository(database),
+            skills=SkillRepository(database),
+            learners=LearnerRepository(database),
+            events=EventRepository(database),
+            progress=ProgressRepository(database),
+            skill_states=SkillStateRepository(database),
+            activity=ActivityRepository(database),
+            totals=TotalsRepository(database),
+        )

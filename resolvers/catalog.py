@@ -1,0 +1,51 @@
+"""Catalog use cases: admins upsert content and skills; everyone reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.catalog import ContentItem, Skill, validate_content_item, validate_skill
+from domain.errors import InvalidInput
+from persistence.repositories import Repositories
+
+MAX_UPSERT = 500
+
+
+async def upsert_content(repos: Repositories, items: Sequence[ContentItem]) -> list[ContentItem]:
+    """Validates every item first: one bad item stores nothing."""
+    _check_batch(items, "items")
+    valid = [validate_content_item(item, f"items[{i}]") for i, item in enumerate(items)]
+    _check_unique([item.id for item in valid], "items")
+    known = await repos.skills.find_by_ids({s for item in valid for s in item.skill_ids})
+    for i, item in enumerate(valid):
+        for j, skill_id in enumerate(item.skill_ids):
+            if skill_id not in known:
+                raise InvalidInput(
+                    f"items[{i}].skillIds[{j}]",
+                    f"unknown skill '{skill_id}': add it with upsertSkills first",
+                )
+    await repos.content.upsert_many(valid)
+    return valid
+
+
+async def upsert_skills(repos: Repositories, skills: Sequence[Skill]) -> list[Skill]:
+    _check_batch(skills, "skills")
+    valid = [validate_skill(skill, f"skills[{i}]") for i, skill in enumerate(skills)]
+    _check_unique([skill.id for skill in valid], "skills")
+    await repos.skills.upsert_many(valid)
+    return valid
+
+
+def _check_batch(values: Sequence[object], field: str) -> None:
+    if not values:
+        raise InvalidInput(field, "must hold at least one entry")
+    if len(values) > MAX_UPSERT:
+        raise InvalidInput(field, f"must hold at most {MAX_UPSERT} entries")
+
+
+def _check_unique(ids: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for index, ident in enumerate(ids):
+        if ident in seen:
+            raise InvalidInput(f"{field}[{index}].id", f"'{ident}' appears twice in this batch")
+        seen.add(ident)

@@ -1,0 +1,132 @@
+"""Read use cases: a learner's progress, skills, activity and analytics, from derived state.
+
+Every read goes through the request's loaders, so the same question asked for many learners
+costs the same number of database commands as for one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from domain.activity import DailyRollup, local_time
+from domain.catalog import Skill
+from domain.errors import InvalidInput
+from domain.learners import Learner
+from domain.mastery import SkillState
+from domain.progress import ContentProgress
+from domain.totals import Analytics, Tally, analytics
+from persistence.loaders import ActivityKey, Loaders, ProgressPageKey
+from persistence.progress import ProgressFilter
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 20
+MAX_ACTIVITY_DAYS = 366
+DEFAULT_ACTIVITY_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[ContentProgress]
+    has_next: bool
+
+    def cursor(self, item: ContentProgress) -> str:
+        return encode_cursor(item.content_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SkillView:
+    state: SkillState
+    skill: Skill | None
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(f"after:{key}".encode()).decode()
+
+
+def decode_cursor(cursor: str, field: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if not text.startswith("after:"):
+        raise InvalidInput(field, "is not a cursor returned by this connection")
+    return text.removeprefix("after:")
+
+
+async def analytics_for(
+    loaders: Loaders, learner_id: str, certification: str | None = None
+) -> Analytics:
+    totals = await loaders.totals.load(learner_id)
+    counts = await loaders.catalog_counts.load("catalog")
+    tally = totals.tally(certification) if totals else Tally()
+    return analytics(
+        tally, certification=certification, catalog_items=counts.items_in(certification)
+    )
+
+
+async def analytics_by_certification(loaders: Loaders, learner_id: str) -> list[Analytics]:
+    """One entry per certification of the catalog or of the learner's history."""
+    totals = await loaders.totals.load(learner_id)
+    counts = await loaders.catalog_counts.load("catalog")
+    names = set(counts.by_certification) | set(totals.by_certification if totals else ())
+    return [
+        analytics(
+            totals.tally(name) if totals else Tally(),
+            certification=name,
+            catalog_items=counts.items_in(name),
+        )
+        for name in sorted(names)
+    ]
+
+
+async def progress_page(
+    loaders: Loaders,
+    learner_id: str,
+    *,
+    where: ProgressFilter,
+    first: int | None,
+    after: str | None,
+) -> Page:
+    size = DEFAULT_PAGE if first is None else first
+    if not 0 <= size <= MAX_PAGE:
+        raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
+    after_key = None if after is None else decode_cursor(after, "after")
+    # One extra row tells whether another page follows.
+    rows = await loaders.progress_page.load(ProgressPageKey(learner_id, where, after_key, size + 1))
+    return Page(items=rows[:size], has_next=len(rows) > size)
+
+
+async def skills_of(loaders: Loaders, learner_id: str) -> list[SkillView]:
+    states = await loaders.skill_states.load(learner_id)
+    skills = await loaders.skill.load_many([state.skill_id for state in states])
+    return [SkillView(state, skill) for state, skill in zip(states, skills, strict=True)]
+
+
+def activity_window(
+    learner: Learner, *, now: datetime, first: date | None, last: date | None
+) -> tuple[date, date]:
+    """The days asked for, by default the last 30 local days up to today."""
+    today = local_time(now, learner.time_zone).day
+    last = last or today
+    first = first or last - timedelta(days=DEFAULT_ACTIVITY_DAYS - 1)
+    if first > last:
+        raise InvalidInput("from", "must not be after 'to'")
+    if (last - first).days + 1 > MAX_ACTIVITY_DAYS:
+        raise InvalidInput("to", f"the range must span at most {MAX_ACTIVITY_DAYS} days")
+    return first, last
+
+
+async def daily_activity(
+    loaders: Loaders, learner: Learner, *, first: date, last: date
+) -> list[DailyRollup]:
+    """Every day of the range, days without activity included (empty), oldest first."""
+    rollups = await loaders.activity.load(ActivityKey(learner.id, first, last))
+    by_day = {rollup.day: rollup for rollup in rollups}
+    days = (last - first).days + 1
+    return [
+        by_day.get(day) or DailyRollup(learner_id=learner.id, day=day)
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]

@@ -1,0 +1,138 @@
+"""Recording events: inputs and payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Self
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain import events
+from domain.errors import DomainError
+from resolvers.recording import EventResult
+from schema.errors import error_extensions
+from schema.progress import ContentProgress
+
+EventType = strawberry.enum(events.EventType, description="What a learner did with an item.")
+
+
+@strawberry.input(description="A score on the client's own scale (as xAPI): raw within min..max.")
+class RawScoreInput:
+    raw: float
+    min: float
+    max: float
+
+
+@strawberry.input(description="One learning event.")
+class RecordEventInput:
+    learner_id: str
+    event_id: str = strawberry.field(
+        description="The client's id for this event, unique per learner: the idempotency key. "
+        "Sending it again with the same payload returns the first outcome."
+    )
+    type: EventType  # type: ignore[valid-type]
+    content_id: str
+    score: float | None = strawberry.field(default=None, description="Scaled score, 0 to 1.")
+    raw_score: RawScoreInput | None = strawberry.field(
+        default=None, description="Alternative to `score`: raw with its min and max."
+    )
+    correct: bool | None = strawberry.field(
+        default=None, description="Whether an answer was right; else judged by score >= 0.7."
+    )
+    time_spent_seconds: float = strawberry.field(default=0, description="0 to 86400.")
+    occurred_at: datetime | None = strawberry.field(
+        default=None, description="With an offset; at most 5 minutes ahead. Default: receipt."
+    )
+    session_id: str | None = None
+    metadata: JSON | None = strawberry.field(default=None, description="At most 4 KiB as JSON.")
+
+    def to_domain(self) -> events.EventDraft:
+        raw = self.raw_score
+        return events.EventDraft(
+            learner_id=self.learner_id,
+            event_id=self.event_id,
+            type=self.type,
+            content_id=self.content_id,
+            score=self.score,
+            raw_score=None if raw is None else events.RawScore(raw.raw, raw.min, raw.max),
+            correct=self.correct,
+            time_spent_seconds=self.time_spent_seconds,
+            occurred_at=self.occurred_at,
+            session_id=self.session_id,
+            metadata=self.metadata,
+        )
+
+
+@strawberry.enum(description="What became of an event.")
+class RecordStatus(Enum):
+    RECORDED = "recorded"
+    REPLAYED = "replayed"
+    FAILED = "failed"
+
+
+@strawberry.type(description="Why an event was not recorded.")
+class EventError:
+    code: str = strawberry.field(description="BAD_USER_INPUT, IDEMPOTENCY_CONFLICT, ...")
+    field: str | None = strawberry.field(
+        description="The input field at fault, e.g. inputs[3].score."
+    )
+    message: str
+
+
+@strawberry.type(description="The outcome of one event.")
+class RecordEventResult:
+    index: int = strawberry.field(description="Position of the event in the request.")
+    learner_id: str
+    event_id: str
+    status: RecordStatus
+    progress: ContentProgress | None = strawberry.field(
+        description="The item's progress after the event (after its first recording, on replay)."
+    )
+    error: EventError | None
+
+    @classmethod
+    def from_domain(cls, result: EventResult) -> Self:
+        return cls(
+            index=result.index,
+            learner_id=result.learner_id,
+            event_id=result.event_id,
+            status=_status(result),
+            progress=ContentProgress.from_domain(result.progress) if result.progress else None,
+            error=_error(result.error),
+        )
+
+
+@strawberry.type(description="The outcome of a batch of events.")
+class RecordEventsPayload:
+    results: list[RecordEventResult]
+    recorded: int
+    replayed: int
+    failed: int
+
+    @classmethod
+    def from_domain(cls, results: list[EventResult]) -> Self:
+        views = [RecordEventResult.from_domain(result) for result in results]
+        return cls(
+            results=views,
+            recorded=sum(1 for v in views if v.status is RecordStatus.RECORDED),
+            replayed=sum(1 for v in views if v.status is RecordStatus.REPLAYED),
+            failed=sum(1 for v in views if v.status is RecordStatus.FAILED),
+        )
+
+
+def _status(result: EventResult) -> RecordStatus:
+    if result.error is not None:
+        return RecordStatus.FAILED
+    return RecordStatus.REPLAYED if result.replayed else RecordStatus.RECORDED
+
+
+def _error(error: DomainError | None) -> EventError | None:
+    if error is None:
+        return None
+    extensions = error_extensions(error)
+    field = extensions.get("field")
+    return EventError(
+        code=error.code, field=field if isinstance(field, str) else None, message=str(error)
+    )

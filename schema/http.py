@@ -1,0 +1,322 @@
+"""One GraphQL endpoint: HTTP per the GraphQL-over-HTTP spec, graphql-transport-ws, GraphiQL.
+
+Strawberry's own HTTP view only speaks `application/json`; the spec's
+`application/graphql-response+json` changes status codes, so the HTTP side is done here.
+Subscriptions reuse strawberry's WebSocket protocol handler.
+"""
+
+import json
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from schema.graphiql import ASSET_FILES, render_page
+
+ContextGetter = Callable[[Request | WebSocket], Awaitable[object]]
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+# Listed in order of preference on a tie: legacy clients sending `*/*` keep 200-for-everything.
+_SUPPORTED_MEDIA_TYPES = (JSON, GRAPHQL_RESPONSE_JSON)
+
+_GET_OPERATIONS = (OperationType.QUERY,)
+_POST_OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
+
+JSONObject = dict[str, object]
+
+
+class _RequestError(Exception):
+    """The HTTP request itself is unusable: answered with this status and a BAD_REQUEST error."""
+
+    def __init__(
+        self, status_code: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.headers = headers
+
+
+@dataclass(frozen=True, kw_only=True)
+class _GraphQLParams:
+    query: str
+    variables: JSONObject | None
+    operation_name: str | None
+    extensions: JSONObject | None
+
+
+def graphql_routes(
+    schema: strawberry.Schema,
+    *,
+    context_getter: ContextGetter,
+    path: str = "/graphql",
+    assets_dir: Path,
+) -> list[BaseRoute]:
+    """Routes serving `schema` at `path` over HTTP and WebSocket, GraphiQL included.
+
+    `assets_dir` is the `node_modules` folder that `npm ci` fills from package.json.
+    """
+    assets_url = f"{path.rstrip('/')}/assets"
+    page = render_page(assets_url=assets_url)
+
+    async def endpoint(request: Request) -> Response:
+        if _wants_graphiql(request):
+            return HTMLResponse(page, headers={"Vary": "Accept"})
+        media_type = _negotiate(request.headers.get("accept"))
+        if media_type is None:
+            message = f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}."
+            return _request_error_response(_RequestError(406, message), media_type=JSON)
+        try:
+            params = await _read_params(request)
+        except _RequestError as error:
+            return _request_error_response(error, media_type=media_type)
+        return await _execute(
+            schema, params, request=request, media_type=media_type, context_getter=context_getter
+        )
+
+    return [
+        Route(path, endpoint, methods=["GET", "POST"], name="graphql"),
+        WebSocketRoute(path, _SubscriptionsApp(schema, context_getter), name="graphql-ws"),
+        Mount(assets_url, _AllowListedFiles(directory=assets_dir), name="graphql-assets"),
+    ]
+
+
+async def _execute(
+    schema: strawberry.Schema,
+    params: _GraphQLParams,
+    *,
+    request: Request,
+    media_type: str,
+    context_getter: ContextGetter,
+) -> Response:
+    allowed = _POST_OPERATIONS if request.method == "POST" else _GET_OPERATIONS
+    try:
+        # Strawberry parses, then checks the operation type before validating: the order the spec
+        # asks for, so a mutation over GET is refused whether or not it is valid.
+        result = await schema.execute(
+            params.query,
+            variable_values=params.variables,
+            operation_name=params.operation_name,
+            operation_extensions=params.extensions,
+            context_value=await context_getter(request),
+            allowed_operation_types=allowed,
+        )
+    except InvalidOperationTypeError as refused:
+        if refused.operation_type is OperationType.SUBSCRIPTION:
+            message = "Subscriptions are served over WebSocket (graphql-transport-ws) at this URL."
+            return _request_error_response(_RequestError(400, message), media_type=media_type)
+        not_allowed = _RequestError(405, "Mutations must be sent with POST.", {"Allow": "POST"})
+        return _request_error_response(not_allowed, media_type=media_type)
+    except CannotGetOperationTypeError as unknown:
+        message = (
+            "The document must hold exactly one operation, or operationName must name one."
+            if unknown.operation_name is None
+            else f"Unknown operation named '{unknown.operation_name}'."
+        )
+        error = {"message": message, "extensions": _code("GRAPHQL_VALIDATION_FAILED")}
+        return _json_response(
+            {"errors": [error]},
+            status_code=_request_error_status(media_type),
+            media_type=media_type,
+        )
+    return _result_response(result, media_type=media_type)
+
+
+def _result_response(result: ExecutionResult, *, media_type: str) -> Response:
+    errors = result.errors or []
+    body: JSONObject
+    # Field errors always carry a path; errors without one were raised before execution started
+    # (syntax, validation, variable coercion), and then the spec wants no `data` at all.
+    if result.data is None and errors and all(error.path is None for error in errors):
+        body = {"errors": [_format_request_error(error, result) for error in errors]}
+        status_code = _request_error_status(media_type)
+    else:
+        body = {"data": result.data}
+        if errors:
+            body["errors"] = [error.formatted for error in errors]
+        status_code = 200
+    if result.extensions:
+        body["extensions"] = result.extensions
+    return _json_response(body, status_code=status_code, media_type=media_type)
+
+
+def _request_error_status(media_type: str) -> int:
+    # application/json predates the spec's status codes: its clients expect 200 for GraphQL errors.
+    return 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+
+
+def _format_request_error(error: GraphQLError, result: ExecutionResult) -> JSONObject:
+    if isinstance(error, GraphQLSyntaxError):
+        code = "GRAPHQL_PARSE_FAILED"
+    elif isinstance(result, PreExecutionError):
+        code = "GRAPHQL_VALIDATION_FAILED"
+    else:
+        code = "BAD_USER_INPUT"  # variables that do not fit their declared types
+    formatted: JSONObject = dict(error.formatted)
+    # A code set by the schema's own error handling wins over these defaults.
+    formatted["extensions"] = {**_code(code), **(error.extensions or {})}
+    return formatted
+
+
+def _request_error_response(error: _RequestError, *, media_type: str) -> Response:
+    body: JSONObject = {"errors": [{"message": error.message, "extensions": _code("BAD_REQUEST")}]}
+    response = _json_response(body, status_code=error.status_code, media_type=media_type)
+    response.headers.update(error.headers or {})
+    return response
+
+
+def _json_response(body: JSONObject, *, status_code: int, media_type: str) -> Response:
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Response(
+        content,
+        status_code=status_code,
+        media_type=f"{media_type}; charset=utf-8",
+        # The same URL answers differently per Accept: shared caches must not mix them up.
+        headers={"Vary": "Accept"},
+    )
+
+
+def _code(code: str) -> JSONObject:
+    return {"code": code}
+
+
+def _wants_graphiql(request: Request) -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "").lower()
+    )
+
+
+def _negotiate(accept: str | None) -> str | None:
+    """The supported media type the client prefers (RFC 9110 §12.5.1), or None if neither."""
+    if accept is None or not accept.strip():
+        return JSON  # as the spec says to treat a request without Accept
+    ranges = [_parse_media_range(part) for part in accept.split(",") if part.strip()]
+    best: str | None = None
+    best_key = (0.0, 0, 0)
+    for media_type in _SUPPORTED_MEDIA_TYPES:
+        matches = [
+            (specificity, -index, q)
+            for index, (media_range, q) in enumerate(ranges)
+            if (specificity := _specificity(media_range, media_type)) >= 0
+        ]
+        if not matches:
+            continue
+        # The most specific range decides the quality, so `application/json;q=0, */*` refuses JSON.
+        specificity, position, q = max(matches)
+        key = (q, specificity, position)
+        if q > 0 and (best is None or key > best_key):
+            best, best_key = media_type, key
+    return best
+
+
+def _parse_media_range(part: str) -> tuple[str, float]:
+    media_range, *params = (piece.strip() for piece in part.split(";"))
+    q = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                q = 0.0
+    return media_range.lower(), q
+
+
+def _specificity(media_range: str, media_type: str) -> int:
+    if media_range == media_type:
+        return 2
+    if media_range == f"{media_type.split('/')[0]}/*":
+        return 1
+    return 0 if media_range == "*/*" else -1
+
+
+async def _read_params(request: Request) -> _GraphQLParams:
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != JSON:
+            raise _RequestError(415, f"A POST body must be {JSON}.")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise _RequestError(400, "The body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise _RequestError(400, "The body must be a JSON object (batches are not supported).")
+        return _params_from(body)
+    fields: dict[str, object] = dict(request.query_params)
+    for name in ("variables", "extensions"):
+        if fields.get(name):
+            try:
+                fields[name] = json.loads(str(fields[name]))
+            except ValueError:
+                raise _RequestError(400, f"`{name}` is not valid JSON.") from None
+        else:
+            fields[name] = None
+    return _params_from(fields)
+
+
+def _params_from(fields: Mapping[str, object]) -> _GraphQLParams:
+    query = fields.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise _RequestError(400, "`query` must be given as a non-empty string.")
+    operation_name = fields.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _RequestError(400, "`operationName` must be a string or null.")
+    return _GraphQLParams(
+        query=query,
+        variables=_object_or_none(fields, "variables"),
+        # Forms and query strings send an empty field for "no operation name".
+        operation_name=operation_name or None,
+        extensions=_object_or_none(fields, "extensions"),
+    )
+
+
+def _object_or_none(fields: Mapping[str, object], name: str) -> JSONObject | None:
+    value = fields.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise _RequestError(400, f"`{name}` must be a JSON object or null.")
+    return value
+
+
+class _SubscriptionsApp(GraphQL[object, None]):
+    """Strawberry's ASGI app, used for its graphql-transport-ws handler only."""
+
+    def __init__(self, schema: strawberry.Schema, context_getter: ContextGetter) -> None:
+        super().__init__(
+            schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+        )
+        self._context_getter = context_getter
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> object:
+        return await self._context_getter(request)
+
+
+class _AllowListedFiles(StaticFiles):
+    """node_modules, but only the files the GraphiQL page loads."""
+
+    def __init__(self, *, directory: Path) -> None:
+        # Not checked up front: the API must start even where `npm ci` has not run yet.
+        super().__init__(directory=directory, check_dir=False)
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if Path(path).as_posix() not in ASSET_FILES:
+            return "", None
+        return super().lookup_path(path)

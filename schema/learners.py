@@ -1,0 +1,122 @@
+"""The learner and everything read about them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Self
+
+import strawberry
+
+from domain import learners
+from persistence.progress import ProgressFilter
+from resolvers import access, reading
+from schema.catalog import Skill
+from schema.connections import Connection
+from schema.context import Info
+from schema.nodes import Node
+from schema.progress import (
+    Analytics,
+    ContentProgress,
+    DailyActivity,
+    ProgressStatus,
+    SkillMastery,
+)
+
+
+@strawberry.type(description="A person who learns; their days follow their IANA time zone.")
+class Learner(Node):
+    value: strawberry.Private[learners.Learner]
+    learner_id: str
+    display_name: str | None
+    time_zone: str
+
+    def local_id(self) -> str:
+        return self.learner_id
+
+    @classmethod
+    def from_domain(cls, value: learners.Learner) -> Self:
+        return cls(
+            value=value,
+            learner_id=value.id,
+            display_name=value.display_name,
+            time_zone=value.time_zone,
+        )
+
+    @strawberry.field(description="Analytics over all content, or one certification's.")
+    async def analytics(self, info: Info, certification: str | None = None) -> Analytics:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        value = await reading.analytics_for(info.context.loaders, self.learner_id, certification)
+        return Analytics.from_domain(value)
+
+    @strawberry.field(description="Analytics for each certification.")
+    async def certifications(self, info: Info) -> list[Analytics]:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        values = await reading.analytics_by_certification(info.context.loaders, self.learner_id)
+        return [Analytics.from_domain(value) for value in values]
+
+    @strawberry.field(description="Progress per content item, by content id; at most 100 a page.")
+    async def content_progress(
+        self,
+        info: Info,
+        first: int | None = reading.DEFAULT_PAGE,
+        after: str | None = None,
+        status: ProgressStatus | None = None,  # type: ignore[valid-type]
+        certification: str | None = None,
+    ) -> Connection[ContentProgress]:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        page = await reading.progress_page(
+            info.context.loaders,
+            self.learner_id,
+            where=ProgressFilter(status=status, certification=certification),
+            first=first,
+            after=after,
+        )
+        return Connection.of(
+            [(page.cursor(item), ContentProgress.from_domain(item)) for item in page.items],
+            has_next=page.has_next,
+            after=after,
+        )
+
+    @strawberry.field(description="The learner's state on every skill practised, by skill id.")
+    async def skills(self, info: Info) -> list[SkillMastery]:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        views = await reading.skills_of(info.context.loaders, self.learner_id)
+        return [
+            SkillMastery.from_domain(
+                view.state, Skill.from_domain(view.skill) if view.skill else None
+            )
+            for view in views
+        ]
+
+    @strawberry.field(
+        description="One entry per local day from `from` to `to` (default: the last 30 days), "
+        "days without activity included; at most 366 days."
+    )
+    async def daily_activity(
+        self,
+        info: Info,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> list[DailyActivity]:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        first, last = reading.activity_window(
+            self.value, now=info.context.now(), first=from_, last=to
+        )
+        days = await reading.daily_activity(
+            info.context.loaders, self.value, first=first, last=last
+        )
+        return [DailyActivity.from_domain(day) for day in days]
+
+
+@strawberry.input(description="A learner to create or update.")
+class LearnerInput:
+    id: str
+    display_name: str | None = None
+    time_zone: str = strawberry.field(
+        default=learners.DEFAULT_TIME_ZONE, description="An IANA time zone, e.g. Europe/Paris."
+    )
+
+    def to_domain(self) -> learners.Learner:
+        return learners.Learner(
+            id=self.id, display_name=self.display_name, time_zone=self.time_zone
+        )

@@ -1,0 +1,42 @@
+"""Relay object identification: opaque global ids and the `Node` interface."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+
+from domain.errors import InvalidInput
+
+
+@strawberry.interface(description="An object with a globally unique id (Relay).")
+class Node:
+    @strawberry.field(description="The object's global id, accepted by `node(id:)`.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id(type(self).__name__, self.local_id()))
+
+    def local_id(self) -> str:
+        raise NotImplementedError
+
+
+def to_global_id(type_name: str, local_id: str) -> str:
+    return base64.b64encode(f"{type_name}:{local_id}".encode()).decode()
+
+
+def from_global_id(global_id: str) -> tuple[str, str]:
+    try:
+        type_name, _, local_id = base64.b64decode(global_id, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        type_name, local_id = "", ""
+    if not type_name or not local_id:
+        raise InvalidInput("id", "is not a global id returned by this service")
+    return type_name, local_id
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None

@@ -1,0 +1,165 @@
+"""Query, Mutation and Subscription: each field delegates to a use case in a line or two."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from domain.errors import InvalidInput
+from persistence.topics import PROGRESS_UPDATES
+from resolvers import access, catalog, learners
+from resolvers.reading import MAX_PAGE, decode_cursor, encode_cursor
+from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
+from schema.connections import Connection
+from schema.context import Info
+from schema.events import RecordEventInput, RecordEventResult, RecordEventsPayload
+from schema.learners import Learner, LearnerInput
+from schema.nodes import Node, from_global_id
+from schema.progress import ContentProgress
+
+MAX_LEARNERS = 200
+
+
+def _page_size(first: int) -> int:
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
+    return first
+
+
+async def _learner(info: Info, learner_id: str) -> Learner | None:
+    access.check_can_read_learner(info.context.viewer, learner_id)
+    found = await info.context.loaders.learner.load(learner_id)
+    return Learner.from_domain(found) if found else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Fetches any object by its global id (Relay).")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, local_id = from_global_id(id)
+        loaders = info.context.loaders
+        if type_name == "Learner":
+            return await _learner(info, local_id)
+        if type_name == "ContentItem":
+            item = await loaders.content.load(local_id)
+            return ContentItem.from_domain(item) if item else None
+        if type_name == "Skill":
+            skill = await loaders.skill.load(local_id)
+            return Skill.from_domain(skill) if skill else None
+        if type_name == "ContentProgress":
+            learner_id, _, content_id = local_id.partition("|")
+            access.check_can_read_learner(info.context.viewer, learner_id)
+            found = await info.context.repositories.progress.find(learner_id, content_id)
+            return ContentProgress.from_domain(found) if found else None
+        return None
+
+    @strawberry.field(description="A learner by id, or null if unknown.")
+    async def learner(self, info: Info, id: str) -> Learner | None:
+        return await _learner(info, id)
+
+    @strawberry.field(description="Learners by id (at most 200), null for unknown ids.")
+    async def learners(self, info: Info, ids: list[str]) -> list[Learner | None]:
+        if len(ids) > MAX_LEARNERS:
+            raise InvalidInput("ids", f"must hold at most {MAX_LEARNERS} ids")
+        for learner_id in ids:
+            access.check_can_read_learner(info.context.viewer, learner_id)
+        found = await info.context.loaders.learner.load_many(ids)
+        return [Learner.from_domain(f) if f else None for f in found]
+
+    @strawberry.field(description="A content item by id, or null if unknown.")
+    async def content_item(self, info: Info, id: str) -> ContentItem | None:
+        found = await info.context.loaders.content.load(id)
+        return ContentItem.from_domain(found) if found else None
+
+    @strawberry.field(description="The catalog's content items by id; at most 100 a page.")
+    async def content_items(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        certification: str | None = None,
+    ) -> Connection[ContentItem]:
+        size = _page_size(first)
+        after_key = None if after is None else decode_cursor(after, "after")
+        rows = await info.context.repositories.content.page(
+            certification=certification, after=after_key, limit=size + 1
+        )
+        return Connection.of(
+            [(encode_cursor(i.id), ContentItem.from_domain(i)) for i in rows[:size]],
+            has_next=len(rows) > size,
+            after=after,
+        )
+
+    @strawberry.field(description="The catalog's skills by id; at most 100 a page.")
+    async def skills(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Skill]:
+        size = _page_size(first)
+        after_key = None if after is None else decode_cursor(after, "after")
+        rows = await info.context.repositories.skills.page(after=after_key, limit=size + 1)
+        return Connection.of(
+            [(encode_cursor(s.id), Skill.from_domain(s)) for s in rows[:size]],
+            has_next=len(rows) > size,
+            after=after,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Records one event. Safe to retry with the same eventId.")
+    async def record_event(self, info: Info, input: RecordEventInput) -> RecordEventResult:
+        access.check_can_record_for(info.context.viewer, input.learner_id)
+        result = await info.context.services.recorder.record_one(
+            input.to_domain(), received_at=info.context.now()
+        )
+        return RecordEventResult.from_domain(result)
+
+    @strawberry.mutation(
+        description="Records up to 1,000 events (offline sync); each stands or falls alone."
+    )
+    async def record_events(
+        self, info: Info, inputs: list[RecordEventInput]
+    ) -> RecordEventsPayload:
+        for event in inputs:
+            access.check_can_record_for(info.context.viewer, event.learner_id)
+        results = await info.context.services.recorder.record_many(
+            [event.to_domain() for event in inputs], received_at=info.context.now()
+        )
+        return RecordEventsPayload.from_domain(results)
+
+    @strawberry.mutation(description="Creates or updates a learner (admin).")
+    async def upsert_learner(self, info: Info, input: LearnerInput) -> Learner:
+        access.check_is_admin(info.context.viewer)
+        saved = await learners.upsert_learner(info.context.repositories, input.to_domain())
+        return Learner.from_domain(saved)
+
+    @strawberry.mutation(description="Creates or replaces content items (admin); all or nothing.")
+    async def upsert_content(self, info: Info, items: list[ContentItemInput]) -> list[ContentItem]:
+        access.check_is_admin(info.context.viewer)
+        saved = await catalog.upsert_content(
+            info.context.repositories, [item.to_domain() for item in items]
+        )
+        return [ContentItem.from_domain(item) for item in saved]
+
+    @strawberry.mutation(description="Creates or replaces skills (admin); all or nothing.")
+    async def upsert_skills(self, info: Info, skills: list[SkillInput]) -> list[Skill]:
+        access.check_is_admin(info.context.viewer)
+        saved = await catalog.upsert_skills(
+            info.context.repositories, [skill.to_domain() for skill in skills]
+        )
+        return [Skill.from_domain(skill) for skill in saved]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The learner's progress on an item, each time an event changes it."
+    )
+    async def progress_updated(
+        self, info: Info, learner_id: str
+    ) -> AsyncGenerator[ContentProgress, None]:
+        access.check_can_read_learner(info.context.viewer, learner_id)
+        with info.context.services.feed.subscribe(PROGRESS_UPDATES, learner_id) as updates:
+            async for progress in updates:
+                yield ContentProgress.from_domain(progress)

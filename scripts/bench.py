@@ -1,0 +1,573 @@
+"""Cairn's benchmark: ingestion throughput, read cost against history, commands per request.
+
+    .venv/bin/python scripts/bench.py            (or: make bench)
+
+Everything is measured in one run against a freshly started embedded SecantusDB server in a
+temporary folder (removed afterwards), or against ``CAIRN_BENCH_MONGODB_URI`` if set (a database
+of its own, dropped afterwards). The GraphQL operations run in-process through
+``schema.execute``: parsing, validation and input coercion are included, HTTP is not.
+
+1. Batch ingestion: ``recordEvents`` in batches of 1,000 against a raw motor ``insert_many`` of
+   1,000 equivalent event documents (same indexes, separate collection), interleaved.
+2. Read cost against history: a learner's analytics and last 30 days of activity, for a learner
+   with 1,000 events and one with 100,000.
+3. Database commands for one request over 200 learners against the same over 2.
+
+The report ends with a single-line JSON summary.
+"""
+
+# ruff: noqa: E402  (the repository root goes on sys.path before the project is imported)
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import strawberry
+
+from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
+from domain.events import MAX_BATCH, EventDraft, EventType, validate_event
+from domain.learners import Learner
+from domain.progress import ContentProgress, advance
+from persistence.database import CommandCounter, Database, create_client, open_database
+from persistence.embedded import embedded_mongodb
+from persistence.events import event_to_document
+from persistence.feed import Feed
+from persistence.indexes import EVENTS, INDEXES, ensure_indexes
+from persistence.repositories import Repositories
+from persistence.topics import PROGRESS_UPDATES
+from resolvers.recording import Recorder
+from schema import build_schema
+from schema.context import Services, new_context, utc_now
+
+URI_ENV = "CAIRN_BENCH_MONGODB_URI"
+SEED = 20260310
+
+INGEST_BATCHES = 10
+INGEST_LEARNERS = 20
+CATALOG_ITEMS = 50
+LIGHT_EVENTS = 1_000
+HEAVY_EVENTS = 100_000
+HISTORY_DAYS = 365
+READ_RUNS = 30
+READ_WARMUP = 3
+FLEET = 200
+FLEET_EVENTS_EACH = 5
+COUNT_RUNS = 3
+
+INGEST_AIM = 0.5
+READ_AIM = 1.3
+
+RECORD_EVENTS = """
+mutation($inputs: [RecordEventInput!]!) {
+  recordEvents(inputs: $inputs) {
+    recorded replayed failed
+    results { index status error { code field } }
+  }
+}
+"""
+
+ANALYTICS_FIELDS = (
+    "contentViewed questionsAnswered itemsCompleted averageScore timeSpentHours "
+    "completionRate totalEvents"
+)
+
+LEARNER_READ = f"""
+query($id: String!, $from: Date!, $to: Date!) {{
+  learner(id: $id) {{
+    analytics {{ {ANALYTICS_FIELDS} }}
+    dailyActivity(from: $from, to: $to) {{ date events timeSpentSeconds averageScore }}
+  }}
+}}
+"""
+
+LEARNERS_READ = f"""
+query($ids: [String!]!) {{
+  learners(ids: $ids) {{
+    analytics {{ {ANALYTICS_FIELDS} }}
+    contentProgress(first: 5) {{ edges {{ node {{ contentId status content {{ title }} }} }} }}
+    skills {{ skillId mastery }}
+    dailyActivity {{ date events }}
+  }}
+}}
+"""
+
+# The mix of a learner's events: (type, weight).
+EVENT_MIX = (
+    (EventType.VIEWED, 30),
+    (EventType.STARTED, 15),
+    (EventType.ANSWERED, 45),
+    (EventType.COMPLETED, 10),
+)
+
+
+# --- the data -----------------------------------------------------------------------------------
+
+
+def build_catalog() -> tuple[list[Skill], list[ContentItem]]:
+    """Two certifications, a dozen skills, fifty items of mixed kinds and difficulties."""
+    domains = {
+        "compute": ("ec2", "lambda", "ecs"),
+        "storage": ("s3", "ebs", "efs"),
+        "network": ("vpc", "route53", "cloudfront"),
+        "security": ("iam", "kms", "shield"),
+    }
+    skills = [
+        Skill(id=skill_id, name=skill_id.upper(), domain=domain)
+        for domain, ids in domains.items()
+        for skill_id in ids
+    ]
+    skill_ids = [s.id for s in skills]
+    kinds = (ContentKind.QUESTION,) * 3 + (
+        ContentKind.LESSON,
+        ContentKind.QUIZ,
+        ContentKind.LAB,
+        ContentKind.PRACTICE,
+    )
+    difficulties = tuple(Difficulty)
+    items = []
+    for n in range(CATALOG_ITEMS):
+        certification = "SAA" if n % 3 else "CCP"
+        first = skill_ids[n % len(skill_ids)]
+        second = skill_ids[(n * 5 + 1) % len(skill_ids)]
+        item_skills = (first,) if n % 4 == 0 or first == second else (first, second)
+        items.append(
+            ContentItem(
+                id=f"{certification.lower()}-{n:03d}",
+                title=f"{certification} item {n}: {first.upper()}",
+                kind=kinds[n % len(kinds)],
+                skill_ids=item_skills,
+                category=first.upper(),
+                difficulty=difficulties[n % len(difficulties)],
+                certification=certification,
+                module=next(d for d, ids in domains.items() if first in ids),
+                estimated_minutes=5 + (n % 6) * 5,
+            )
+        )
+    return skills, items
+
+
+@dataclass
+class EventFactory:
+    """Realistic drafts: a mix of types, scores on answers, sessions, times in the past."""
+
+    items: list[ContentItem]
+    rng: random.Random
+
+    def drafts(
+        self,
+        learner_ids: Sequence[str],
+        count: int,
+        *,
+        start: datetime,
+        end: datetime,
+        tag: str,
+    ) -> list[EventDraft]:
+        span = (end - start).total_seconds()
+        types = [t for t, _ in EVENT_MIX]
+        weights = [w for _, w in EVENT_MIX]
+        drafts = []
+        for n in range(count):
+            learner_id = learner_ids[n % len(learner_ids)]
+            occurred_at = start + timedelta(seconds=self.rng.uniform(0, span))
+            event_type = self.rng.choices(types, weights)[0]
+            item = self.rng.choice(self.items)
+            score: float | None = None
+            correct: bool | None = None
+            if event_type is EventType.ANSWERED:
+                score = round(min(1.0, max(0.0, self.rng.gauss(0.72, 0.2))), 3)
+                correct = score >= 0.7
+            elif event_type is EventType.COMPLETED and self.rng.random() < 0.5:
+                score = round(self.rng.uniform(0.5, 1.0), 3)
+            drafts.append(
+                EventDraft(
+                    learner_id=learner_id,
+                    event_id=f"{tag}-{n:06d}",
+                    type=event_type,
+                    content_id=item.id,
+                    score=score,
+                    correct=correct,
+                    time_spent_seconds=round(self.rng.uniform(5, 600), 1),
+                    occurred_at=occurred_at,
+                    session_id=f"s-{learner_id}-{occurred_at:%Y%m%d}",
+                )
+            )
+        return drafts
+
+
+def as_graphql_input(draft: EventDraft) -> dict[str, Any]:
+    """The JSON variables a client would send for the draft."""
+    values: dict[str, Any] = {
+        "learnerId": draft.learner_id,
+        "eventId": draft.event_id,
+        "type": draft.type.name,
+        "contentId": draft.content_id,
+        "timeSpentSeconds": draft.time_spent_seconds,
+        "occurredAt": draft.occurred_at.isoformat() if draft.occurred_at else None,
+        "sessionId": draft.session_id,
+    }
+    if draft.score is not None:
+        values["score"] = draft.score
+    if draft.correct is not None:
+        values["correct"] = draft.correct
+    return values
+
+
+def as_documents(
+    drafts: Sequence[EventDraft], items: dict[str, ContentItem], received_at: datetime
+) -> list[dict[str, Any]]:
+    """What the recorder would store for the drafts, outcome included."""
+    documents = []
+    for n, draft in enumerate(drafts):
+        event = validate_event(
+            draft, field_prefix=f"inputs[{n}]", received_at=received_at, known_content=True
+        )
+        start = ContentProgress(
+            draft.learner_id, draft.content_id, items[draft.content_id].certification
+        )
+        outcome = advance(start, event)
+        documents.append(event_to_document(event, outcome=outcome, received_at=received_at))
+    return documents
+
+
+def chunks(values: Sequence[EventDraft], size: int) -> list[Sequence[EventDraft]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def percentile(samples: Sequence[float], pct: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.2f} ms"
+
+
+def rate(events: int, seconds: float) -> str:
+    return f"{events / seconds:10,.0f} events/s"
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+async def timed(action: Awaitable[object]) -> float:
+    """Seconds to complete `action`, a coroutine that has not started yet."""
+    started = time.perf_counter()
+    await action
+    return time.perf_counter() - started
+
+
+@dataclass
+class Bench:
+    services: Services
+    schema: strawberry.Schema
+    database: Database
+    counter: CommandCounter
+    factory: EventFactory
+    items: dict[str, ContentItem]
+
+    async def execute(self, query: str, **variables: Any) -> dict[str, Any]:
+        result = await self.schema.execute(
+            query, variable_values=variables, context_value=new_context(self.services)
+        )
+        if result.errors:
+            raise RuntimeError(f"GraphQL errors: {[e.formatted for e in result.errors]}")
+        assert result.data is not None
+        return result.data
+
+    async def record(self, drafts: Sequence[EventDraft]) -> None:
+        """The real write path, without GraphQL: the recorder in batches of 1,000."""
+        for batch in chunks(drafts, MAX_BATCH):
+            results = await self.services.recorder.record_many(batch, received_at=utc_now())
+            failed = [r.error for r in results if r.error is not None]
+            if failed:
+                raise RuntimeError(f"{len(failed)} events failed, the first: {failed[0]}")
+
+
+# --- 1. batch ingestion -------------------------------------------------------------------------
+
+
+async def ingestion(bench: Bench) -> dict[str, float]:
+    print(
+        f"\n1. Batch ingestion: {INGEST_BATCHES} x {MAX_BATCH:,} events, {INGEST_LEARNERS} "
+        f"learners, {CATALOG_ITEMS}-item catalog"
+    )
+    print("   recordEvents runs in-process via schema.execute: GraphQL parsing, validation and")
+    print("   input coercion included, HTTP and JSON decoding excluded; raw = motor insert_many of")
+    print("   the same documents (event_to_document) into a collection with the same indexes.")
+    learners = [f"learner-{n:02d}" for n in range(INGEST_LEARNERS)]
+    zones = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
+    for n, learner_id in enumerate(learners):
+        await bench.services.repositories.learners.upsert(
+            Learner(id=learner_id, display_name=f"Learner {n}", time_zone=zones[n % len(zones)])
+        )
+    raw = bench.database[f"bench_raw_{EVENTS}"]
+    await raw.create_indexes(INDEXES[EVENTS])
+
+    # Each batch is an offline sync covering the next few days, up to a minute ago.
+    now = utc_now()
+    rounds = INGEST_BATCHES + 1  # the first is the warm-up
+    days = 3
+    batches: list[tuple[list[dict[str, Any]], list[EventDraft]]] = []
+    for n in range(rounds):
+        end = now - timedelta(days=days * (rounds - 1 - n), minutes=1)
+        drafts = bench.factory.drafts(
+            learners, MAX_BATCH, start=end - timedelta(days=days), end=end, tag=f"ingest-{n:02d}"
+        )
+        batches.append(([as_graphql_input(d) for d in drafts], drafts))
+
+    async def via_graphql(inputs: list[dict[str, Any]]) -> None:
+        data = await bench.execute(RECORD_EVENTS, inputs=inputs)
+        payload = data["recordEvents"]
+        if payload["recorded"] != len(inputs):
+            raise RuntimeError(f"recordEvents did not record every event: {payload['failed']}")
+
+    async def via_raw(documents: list[dict[str, Any]]) -> None:
+        await raw.insert_many(documents, ordered=True)
+
+    graphql_seconds = raw_seconds = 0.0
+    graphql_batches: list[float] = []
+    raw_batches: list[float] = []
+    for n, (inputs, drafts) in enumerate(batches):
+        documents = as_documents(drafts, bench.items, received_at=utc_now())
+        # Alternate which goes first, so drift and noise fall on both alike.
+        if n % 2:
+            raw_time = await timed(via_raw(documents))
+            graphql = await timed(via_graphql(inputs))
+        else:
+            graphql = await timed(via_graphql(inputs))
+            raw_time = await timed(via_raw(documents))
+        if n == 0:
+            continue  # warm-up
+        graphql_seconds += graphql
+        raw_seconds += raw_time
+        graphql_batches.append(graphql)
+        raw_batches.append(raw_time)
+
+    events = INGEST_BATCHES * MAX_BATCH
+    graphql_rate = events / graphql_seconds
+    raw_rate = events / raw_seconds
+    ratio = graphql_rate / raw_rate
+    print(
+        f"   recordEvents (GraphQL)  {rate(events, graphql_seconds)}   "
+        f"batch median {ms(statistics.median(graphql_batches))}"
+    )
+    print(
+        f"   raw insert_many         {rate(events, raw_seconds)}   "
+        f"batch median {ms(statistics.median(raw_batches))}"
+    )
+    print(
+        f"   ratio GraphQL / raw     {ratio:10.2f}   aim >= {INGEST_AIM}: {verdict(ratio >= 0.5)}"
+    )
+    return {
+        "ingest_graphql_events_per_s": round(graphql_rate),
+        "ingest_raw_events_per_s": round(raw_rate),
+        "ingest_ratio": round(ratio, 3),
+    }
+
+
+# --- 2. read cost against history ---------------------------------------------------------------
+
+
+async def read_cost(bench: Bench) -> dict[str, float]:
+    print(
+        f"\n2. Read cost against history: learner analytics + dailyActivity (last 30 days), "
+        f"{READ_RUNS} runs each"
+    )
+    now = utc_now()
+    history_start = now - timedelta(days=HISTORY_DAYS)
+    recent = now - timedelta(minutes=1)
+
+    light = bench.factory.drafts(
+        ["light-1k"], LIGHT_EVENTS, start=history_start, end=recent, tag="light"
+    )
+    await bench.record(sorted(light, key=lambda d: d.occurred_at or now))
+
+    # The heavy learner's history arrives in order, as 100 syncs of 1,000 events over a year.
+    print(f"   loading {HEAVY_EVENTS:,} events for one learner through Recorder.record_many ...")
+    slice_days = HISTORY_DAYS / (HEAVY_EVENTS // MAX_BATCH)
+    started = time.perf_counter()
+    for n in range(HEAVY_EVENTS // MAX_BATCH):
+        start = history_start + timedelta(days=slice_days * n)
+        end = min(start + timedelta(days=slice_days), recent)
+        drafts = bench.factory.drafts(
+            ["heavy-100k"], MAX_BATCH, start=start, end=end, tag=f"heavy-{n:03d}"
+        )
+        await bench.record(drafts)
+        loaded = (n + 1) * MAX_BATCH
+        if loaded % 10_000 == 0:
+            elapsed = time.perf_counter() - started
+            print(f"   {loaded:>9,} events  {elapsed:6.1f} s  {rate(loaded, elapsed)}")
+    load_seconds = time.perf_counter() - started
+
+    today = now.date()  # both learners follow UTC, created by their first event
+    window = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+
+    async def read(learner_id: str) -> dict[str, Any]:
+        data = await bench.execute(LEARNER_READ, id=learner_id, **window)
+        learner: dict[str, Any] = data["learner"]
+        return learner
+
+    learners = {"light-1k": LIGHT_EVENTS, "heavy-100k": HEAVY_EVENTS}
+    for learner_id, expected in learners.items():
+        found = await read(learner_id)
+        if found["analytics"]["totalEvents"] != expected or len(found["dailyActivity"]) != 30:
+            raise RuntimeError(f"unexpected read for {learner_id}: {found['analytics']}")
+        for _ in range(READ_WARMUP):
+            await read(learner_id)
+    samples: dict[str, list[float]] = {learner_id: [] for learner_id in learners}
+    for n in range(READ_RUNS):
+        order = list(learners) if n % 2 == 0 else list(reversed(learners))
+        for learner_id in order:
+            samples[learner_id].append(await timed(read(learner_id)))
+
+    medians = {}
+    for learner_id, expected in learners.items():
+        found = await read(learner_id)
+        in_window = sum(day["events"] for day in found["dailyActivity"])
+        medians[learner_id] = statistics.median(samples[learner_id])
+        print(
+            f"   {expected:>9,} events ({in_window:>5,} in window)   "
+            f"median {ms(medians[learner_id])}   p95 {ms(percentile(samples[learner_id], 95))}"
+        )
+    ratio = medians["heavy-100k"] / medians["light-1k"]
+    print(
+        f"   ratio of medians 100k / 1k  {ratio:6.2f}   aim <= {READ_AIM}: {verdict(ratio <= 1.3)}"
+    )
+    print(f"   (loading the 100k took {load_seconds:.1f} s: {rate(HEAVY_EVENTS, load_seconds)})")
+    return {
+        "read_1k_median_ms": round(medians["light-1k"] * 1000, 2),
+        "read_1k_p95_ms": round(percentile(samples["light-1k"], 95) * 1000, 2),
+        "read_100k_median_ms": round(medians["heavy-100k"] * 1000, 2),
+        "read_100k_p95_ms": round(percentile(samples["heavy-100k"], 95) * 1000, 2),
+        "read_ratio": round(ratio, 3),
+        "record_many_events_per_s": round(HEAVY_EVENTS / load_seconds),
+    }
+
+
+# --- 3. commands per request --------------------------------------------------------------------
+
+
+async def commands_per_request(bench: Bench) -> dict[str, float]:
+    print(f"\n3. Database commands per request: learners(ids) over {FLEET} learners vs 2")
+    fleet = [f"fleet-{n:03d}" for n in range(FLEET)]
+    now = utc_now()
+    drafts = bench.factory.drafts(
+        fleet,
+        FLEET * FLEET_EVENTS_EACH,
+        start=now - timedelta(days=20),
+        end=now - timedelta(minutes=1),
+        tag="fleet",
+    )
+    await bench.record(drafts)
+
+    results: dict[int, tuple[int, float, Counter[str]]] = {}
+    for size in (FLEET, 2):
+        ids = fleet[:size]
+        await bench.execute(LEARNERS_READ, ids=ids)  # warm-up
+        counts: list[int] = []
+        seconds: list[float] = []
+        names: Counter[str] = Counter()
+        for _ in range(COUNT_RUNS):
+            bench.counter.reset()
+            seconds.append(await timed(bench.execute(LEARNERS_READ, ids=ids)))
+            counts.append(bench.counter.count)
+            names = Counter(bench.counter.names)
+        if len(set(counts)) != 1:
+            print(f"   note: the count varied across runs over {size} learners: {counts}")
+        results[size] = (max(counts), statistics.median(seconds), names)
+    for size in (FLEET, 2):
+        count, median, names = results[size]
+        detail = ", ".join(f"{name} {n}" for name, n in sorted(names.items()))
+        print(f"   {size:>3} learners  {count:>3} commands  {ms(median)}   ({detail})")
+    return {"commands_200_learners": results[FLEET][0], "commands_2_learners": results[2][0]}
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def server_uri() -> AsyncIterator[tuple[str, str]]:
+    """(URI, description): the configured server, or a fresh embedded one in a temp folder."""
+    configured = os.environ.get(URI_ENV, "").strip()
+    if configured:
+        yield configured, f"{URI_ENV}"
+        return
+    with tempfile.TemporaryDirectory(prefix="cairn-bench-") as folder:
+        async with embedded_mongodb(Path(folder) / "db") as uri:
+            yield uri, "embedded SecantusDB, fresh temp folder"
+
+
+async def run() -> dict[str, float]:
+    async with server_uri() as (uri, where):
+        counter = CommandCounter()
+        client = create_client(uri, listeners=[counter])
+        name = f"cairn_bench_{uuid.uuid4().hex[:8]}"
+        try:
+            database = await open_database(client, name)
+            await ensure_indexes(database)
+            repositories = Repositories.over(database)
+            feed = Feed(database, [PROGRESS_UPDATES])  # never started: nobody subscribes
+            services = Services(
+                repositories=repositories,
+                feed=feed,
+                recorder=Recorder(repositories, feed),
+                clock=utc_now,
+            )
+            skills, items = build_catalog()
+            await repositories.skills.upsert_many(skills)
+            await repositories.content.upsert_many(items)
+            bench = Bench(
+                services=services,
+                schema=build_schema(),
+                database=database,
+                counter=counter,
+                factory=EventFactory(items, random.Random(SEED)),
+                items={item.id: item for item in items},
+            )
+            transactions = "with" if database.supports_transactions else "without"
+            print(f"Cairn benchmark: {where}, {transactions} transactions, database {name}")
+            summary: dict[str, float] = {}
+            started = time.perf_counter()
+            summary |= await ingestion(bench)
+            summary |= await read_cost(bench)
+            summary |= await commands_per_request(bench)
+            summary["total_seconds"] = round(time.perf_counter() - started, 1)
+            print(f"\nTotal {summary['total_seconds']:.1f} s")
+            return summary
+        finally:
+            try:
+                await client.drop_database(name)
+            finally:
+                client.close()
+
+
+def main() -> int:
+    summary = asyncio.run(run())
+    print(json.dumps(summary, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

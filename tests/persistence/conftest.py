@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest_asyncio
+
+from persistence.database import CommandCounter, Database, create_client, open_database
+from persistence.feed import Feed
+from persistence.indexes import ensure_indexes
+from persistence.repositories import Repositories
+from persistence.topics import PROGRESS_UPDATES
+from resolvers.recording import Recorder
+
+
+@dataclass
+class RealServer:
+    """A fresh database on the real server, with the service's pieces built over it."""
+
+    database: Database
+    repositories: Repositories
+    feed: Feed
+    recorder: Recorder
+    commands: CommandCounter
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def real(real_mongodb_uri: str) -> AsyncIterator[RealServer]:
+    commands = CommandCounter()
+    client = create_client(real_mongodb_uri, listeners=[commands])
+    name = f"cairn_test_{uuid.uuid4().hex[:12]}"
+    database = await open_database(client, name)
+    await ensure_indexes(database)
+    repositories = Repositories.over(database)
+    feed = Feed(database, [PROGRESS_UPDATES])
+    try:
+        yield RealServer(database, repositories, feed, Recorder(repositories, feed), commands)
+    finally:
+        await feed.stop()
+        await client.drop_database(name)
+        client.close()

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import IdempotencyConflict, InvalidInput
+from domain.events import EventType
+from domain.progress import ProgressStatus
+from persistence.repositories import Repositories
+from resolvers.recording import Recorder
+from tests.factories import NOW, content_item, draft, skill
+
+
+@pytest.fixture(autouse=True)
+async def catalog(repositories: Repositories) -> None:
+    await repositories.skills.upsert_many([skill()])
+    await repositories.content.upsert_many(
+        [content_item(), content_item(id="saa-s3-1", skill_ids=("s3",), category="S3")]
+    )
+
+
+async def test_records_an_event_into_progress_skills_rollup_and_totals(
+    recorder: Recorder, repositories: Repositories
+) -> None:
+    result = await recorder.record_one(draft(score=0.9), received_at=NOW)
+
+    assert result.recorded
+    assert result.progress is not None
+    assert result.progress.status is ProgressStatus.IN_PROGRESS
+    assert result.progress.best_score == 0.9
+    totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.questions_answered == 1
+    assert totals.tally("SAA").content_viewed == 1
+    [state] = (await repositories.skill_states.for_learners(["ada"]))["ada"]
+    assert state.attempts == 1 and state.correct == 1
+    assert state.p_known > 0.1
+    [day] = (await repositories.activity.between(["ada"], NOW.date(), NOW.date()))["ada"]
+    assert day.total.events == 1
+    assert day.by_category["EC2"].answered == 1
+
+
+async def test_a_replay_returns_the_first_outcome_and_changes_nothing(
+    recorder: Recorder, repositories: Repositories
+) -> None:
+    event = draft(event_id="e-1")
+    first = await recorder.record_one(event, received_at=NOW)
+    again = await recorder.record_one(event, received_at=NOW)
+
+    assert again.replayed
+    assert again.progress == first.progress
+    totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.events == 1
+
+
+async def test_the_same_event_id_with_another_payload_is_a_conflict(
+    recorder: Recorder, repositories: Repositories
+) -> None:
+    await recorder.record_one(draft(event_id="e-1", score=0.5), received_at=NOW)
+
+    with pytest.raises(IdempotencyConflict) as raised:
+        await recorder.record_one(draft(event_id="e-1", score=0.6), received_at=NOW)
+
+    assert raised.value.code == "IDEMPOTENCY_CONFLICT"
+    totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.score_sum == 0.5
+
+
+async def test_in_a_batch_each_event_stands_or_falls_alone(
+    recorder: Recorder, repositories: Repositories
+) -> None:
+    results = await recorder.record_many(
+        [
+            draft(event_id="a"),
+            draft(event_id="b", content_id="nope"),
+            draft(event_id="a"),
+            draft(event_id="c", type=EventType.COMPLETED, content_id="saa-s3-1", score=None),
+        ],
+        received_at=NOW,
+    )
+
+    assert [r.recorded for r in results] == [True, False, False, True]
+    assert isinstance(results[1].error, InvalidInput)
+    assert results[1].error.field == "inputs[1].contentId"
+    assert isinstance(results[2].error, InvalidInput)
+    assert results[2].error.field == "inputs[2].eventId"
+    totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.events == 2
+    assert totals.overall.items_completed == 1

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+import pytest
+import strawberry
+from mongomock_motor import AsyncMongoMockClient
+
+from domain.catalog import ContentItem, Skill
+from persistence.database import Database
+from persistence.feed import Feed
+from persistence.indexes import ensure_indexes
+from persistence.repositories import Repositories
+from persistence.topics import PROGRESS_UPDATES
+from resolvers.recording import Recorder
+from schema import build_schema
+from schema.context import Services, new_context
+from tests.factories import NOW, content_item, skill
+
+Execute = Callable[..., Coroutine[Any, Any, dict[str, Any]]]
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[Services]:
+    client: Any = AsyncMongoMockClient(tz_aware=True)
+    database = Database(
+        client=client,
+        db=client["cairn"],
+        supports_transactions=False,
+        supports_change_streams=False,
+    )
+    await ensure_indexes(database)
+    repositories = Repositories.over(database)
+    feed = Feed(database, [PROGRESS_UPDATES])
+    clock: Callable[[], datetime] = lambda: NOW  # noqa: E731
+    yield Services(repositories, feed, Recorder(repositories, feed), clock=clock)
+
+
+@pytest.fixture(scope="session")
+def graphql_schema() -> strawberry.Schema:
+    return build_schema()
+
+
+@pytest.fixture
+def execute(services: Services, graphql_schema: strawberry.Schema) -> Execute:
+    """Runs an operation with a fresh context; returns {"data":..., "errors": [...]}."""
+
+    async def run(query: str, **variables: Any) -> dict[str, Any]:
+        result = await graphql_schema.execute(
+            query, variable_values=variables, context_value=new_context(services)
+        )
+        return {
+            "data": result.data,
+            "errors": [error.formatted for error in result.errors or []],
+        }
+
+    return run
+
+
+async def seed_catalog(
+    services: Services, items: list[ContentItem] | None = None, skills: list[Skill] | None = None
+) -> None:
+    await services.repositories.skills.upsert_many(skills or [skill(), skill(id="s3", name="S3")])
+    await services.repositories.content.upsert_many(
+        items
+        or [
+            content_item(),
+            content_item(id="saa-s3-1", skill_ids=("s3",), category="S3"),
+            content_item(id="ccp-1", certification="CCP", skill_ids=()),
+        ]
+    )

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import pytest
+
+from schema.context import Services
+from tests.schema.conftest import Execute, seed_catalog
+
+RECORD = """
+mutation($input: RecordEventInput!) {
+  recordEvent(input: $input) {
+    status eventId
+    progress { id contentId status attempts bestScore content { title } }
+  }
+}
+"""
+
+LEARNER = """
+query($id: String!, $first: Int, $after: String) {
+  learner(id: $id) {
+    id learnerId timeZone
+    analytics { contentViewed questionsAnswered averageScore timeSpentHours completionRate }
+    saa: analytics(certification: "SAA") { completionRate itemsCompleted }
+    certifications { certification completionRate }
+    contentProgress(first: $first, after: $after) {
+      edges { cursor node { contentId status } }
+      pageInfo { hasNextPage endCursor }
+    }
+    skills { skillId mastery level attempts correctAnswers skill { name } }
+    dailyActivity(from: "2026-03-09", to: "2026-03-10") {
+      date events answered averageScore byCategory { key events }
+    }
+  }
+}
+"""
+
+
+def event(event_id: str, **overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "learnerId": "ada",
+        "eventId": event_id,
+        "type": "ANSWERED",
+        "contentId": "saa-ec2-1",
+        "score": 0.8,
+        "timeSpentSeconds": 1800,
+        "occurredAt": "2026-03-10T09:00:00+01:00",
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture(autouse=True)
+async def catalog(services: Services) -> None:
+    await seed_catalog(services)
+
+
+async def test_a_recorded_event_shows_in_the_learner_views(execute: Execute) -> None:
+    recorded = await execute(RECORD, input=event("e1"))
+    assert recorded["errors"] == []
+    payload = recorded["data"]["recordEvent"]
+    assert payload["status"] == "RECORDED"
+    assert payload["progress"]["status"] == "IN_PROGRESS"
+    assert payload["progress"]["bestScore"] == 80.0
+    assert payload["progress"]["content"]["title"] == "EC2 instance types"
+    await execute(RECORD, input=event("e2", type="COMPLETED", contentId="saa-s3-1", score=None))
+
+    result = await execute(LEARNER, id="ada", first=1)
+
+    assert result["errors"] == []
+    learner = result["data"]["learner"]
+    assert learner["analytics"] == {
+        "contentViewed": 2,
+        "questionsAnswered": 1,
+        "averageScore": 80.0,
+        "timeSpentHours": 1.0,
+        "completionRate": pytest.approx(33.33),
+    }
+    assert learner["saa"] == {"completionRate": 50.0, "itemsCompleted": 1}
+    assert [c["certification"] for c in learner["certifications"]] == ["CCP", "SAA"]
+    page = learner["contentProgress"]
+    assert [e["node"]["contentId"] for e in page["edges"]] == ["saa-ec2-1"]
+    assert page["pageInfo"]["hasNextPage"] is True
+    [ec2] = [s for s in learner["skills"] if s["skillId"] == "ec2"]
+    assert ec2["attempts"] == 1 and ec2["correctAnswers"] == 1 and ec2["skill"]["name"] == "EC2"
+    assert [d["date"] for d in learner["dailyActivity"]] == ["2026-03-09", "2026-03-10"]
+    assert learner["dailyActivity"][0]["events"] == 0
+    assert learner["dailyActivity"][1]["events"] == 2
+
+    following = await execute(LEARNER, id="ada", first=5, after=page["pageInfo"]["endCursor"])
+    edges = following["data"]["learner"]["contentProgress"]["edges"]
+    assert [e["node"]["contentId"] for e in edges] == ["saa-s3-1"]
+
+
+async def test_node_resolves_global_ids(execute: Execute) -> None:
+    await execute(RECORD, input=event("e1"))
+    learner = await execute('{ learner(id: "ada") { id } }')
+    node_id = learner["data"]["learner"]["id"]
+
+    result = await execute(
+        "query($id: ID!) { node(id: $id) { id ... on Learner { learnerId } } }", id=node_id
+    )
+
+    assert result["data"]["node"] == {"id": node_id, "learnerId": "ada"}
+
+
+async def test_bad_input_names_the_field_and_stores_nothing(execute: Execute) -> None:
+    result = await execute(RECORD, input=event("e1", score=1.5))
+
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == "input.score"
+    learner = await execute('{ learner(id: "ada") { id } }')
+    assert learner["data"]["learner"] is None
+
+
+async def test_a_different_payload_under_a_used_event_id_is_a_conflict(execute: Execute) -> None:
+    await execute(RECORD, input=event("e1"))
+
+    result = await execute(RECORD, input=event("e1", score=0.2))
+
+    assert result["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_CONFLICT"
+
+
+async def test_a_batch_reports_each_event(execute: Execute) -> None:
+    result = await execute(
+        """mutation($inputs: [RecordEventInput!]!) {
+          recordEvents(inputs: $inputs) {
+            recorded replayed failed
+            results { index status error { code field } }
+          }
+        }""",
+        inputs=[event("a"), event("b", contentId="missing"), event("a")],
+    )
+
+    payload = result["data"]["recordEvents"]
+    assert (payload["recorded"], payload["replayed"], payload["failed"]) == (1, 0, 2)
+    assert payload["results"][1]["error"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "inputs[1].contentId",
+    }
+
+
+async def test_page_size_is_capped(execute: Execute) -> None:
+    await execute(RECORD, input=event("e1"))
+    result = await execute(LEARNER, id="ada", first=101)
+
+    assert result["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "first",
+        "rule": "must be between 0 and 100",
+    }
+
+
+async def test_an_invalid_time_zone_is_rejected(execute: Execute) -> None:
+    result = await execute(
+        'mutation { upsertLearner(input: {id: "ada", timeZone: "Mars/Olympus"}) { id } }'
+    )
+
+    assert result["errors"][0]["extensions"]["field"] == "input.timeZone"
+
+
+async def test_unexpected_errors_are_masked(
+    execute: Execute, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret connection string")
+
+    monkeypatch.setattr(services.repositories.learners, "find_by_ids", broken)
+
+    result = await execute('{ learner(id: "ada") { id } }')
+
+    [error] = result["errors"]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
