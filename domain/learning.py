@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
+from domain.achievements import AchievementDefinition, Unlock, newly_met
 from domain.activity import DailyRollup, add_to_rollup, local_time
 from domain.catalog import ContentItem
 from domain.events import EventType, LearningEvent
 from domain.learners import Learner
 from domain.mastery import DEFAULT_BKT, BktParams, SkillState, judge_answer, new_skill_state
 from domain.mastery import practise as practise_skill
+from domain.points import PointsEntry, PointsSource, event_awards
 from domain.progress import ContentProgress, advance
+from domain.streaks import add_day
 from domain.totals import LearnerTotals, add_to_totals
 
 DEFAULT_PASS_THRESHOLD = 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the fold needs beyond the events: tracing parameters, threshold, achievements."""
+
+    skill_params: Mapping[str, BktParams] = field(default_factory=dict)
+    pass_threshold: float = DEFAULT_PASS_THRESHOLD
+    achievements: Sequence[AchievementDefinition] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventOutcome:
+    progress: ContentProgress
+    unlocks: tuple[Unlock, ...] = ()
+    points: int = 0  # points this event earned, achievements included
 
 
 @dataclass
@@ -23,7 +42,8 @@ class LearnerRecord:
     """One learner's derived state as loaded for a batch; `record` updates it in memory.
 
     The caller loads the documents the batch touches (progress of its items, state of their
-    skills, rollups of its local days) and writes back the keys listed in the `changed_*` sets.
+    skills, rollups of its local days, the achievements already unlocked) and writes back the keys
+    listed in the `changed_*` sets, plus `new_unlocks` and `new_points`.
     """
 
     learner: Learner
@@ -31,59 +51,128 @@ class LearnerRecord:
     progress: dict[str, ContentProgress] = field(default_factory=dict)
     skills: dict[str, SkillState] = field(default_factory=dict)
     days: dict[date, DailyRollup] = field(default_factory=dict)
+    unlocked: set[str] = field(default_factory=set)
     changed_progress: set[str] = field(default_factory=set)
     changed_skills: set[str] = field(default_factory=set)
     changed_days: set[date] = field(default_factory=set)
+    new_unlocks: list[Unlock] = field(default_factory=list)
+    new_points: list[PointsEntry] = field(default_factory=list)
 
     def local_day(self, event: LearningEvent) -> date:
         return local_time(event.occurred_at, self.learner.time_zone).day
 
     def record(
-        self,
-        event: LearningEvent,
-        item: ContentItem,
-        *,
-        skill_params: Mapping[str, BktParams],
-        pass_threshold: float = DEFAULT_PASS_THRESHOLD,
-    ) -> ContentProgress:
-        """Applies one event and returns the item's progress after it."""
+        self, event: LearningEvent, item: ContentItem, *, rules: Rules, recorded_at: datetime
+    ) -> EventOutcome:
+        """Applies one event; returns the item's progress after it and what it unlocked."""
         learner_id = self.learner.id
         before = self.progress.get(event.content_id) or ContentProgress(
             learner_id=learner_id, content_id=item.id, certification=item.certification
         )
         after = advance(before, event)
-        self.progress[item.id] = after
-        self.changed_progress.add(item.id)
 
         when = local_time(event.occurred_at, self.learner.time_zone)
         rollup = self.days.get(when.day) or DailyRollup(learner_id=learner_id, day=when.day)
         self.days[when.day] = add_to_rollup(rollup, event, item, when.hour)
         self.changed_days.add(when.day)
 
-        self.totals = add_to_totals(
+        totals = add_to_totals(
             self.totals, event, certification=item.certification, before=before, after=after
         )
-        self._practise_skills(event, item, skill_params, pass_threshold)
-        return after
+        newly_mastered = self._practise_skills(event, item, rules)
+        self.totals = replace(
+            totals,
+            active_days=add_day(totals.active_days, when.day),
+            mastered_skills=totals.mastered_skills + newly_mastered,
+        )
 
-    def _practise_skills(
+        earned = 0
+        awards = event_awards(event, before.point_awards)
+        for award in awards:
+            earned += self._credit(
+                award.amount, award.reason, PointsSource.EVENT, event, recorded_at
+            )
+        if awards:
+            after = replace(
+                after, point_awards=before.point_awards | {award.key for award in awards}
+            )
+        self.progress[item.id] = after
+        self.changed_progress.add(item.id)
+
+        unlocks = self._unlock(event, rules.achievements, recorded_at)
+        earned += sum(unlock.points for unlock in unlocks)
+        return EventOutcome(progress=after, unlocks=unlocks, points=earned)
+
+    def _credit(
+        self,
+        amount: int,
+        reason: str,
+        source: PointsSource,
+        event: LearningEvent,
+        at: datetime,
+        reference: str | None = None,
+    ) -> int:
+        self.new_points.append(
+            PointsEntry(
+                learner_id=self.learner.id,
+                amount=amount,
+                reason=reason,
+                source=source,
+                reference=reference or event.event_id,
+                at=at,
+            )
+        )
+        self.totals = replace(self.totals, points=self.totals.points + amount)
+        return amount
+
+    def _unlock(
         self,
         event: LearningEvent,
-        item: ContentItem,
-        skill_params: Mapping[str, BktParams],
-        pass_threshold: float,
-    ) -> None:
-        if not item.skill_ids:
-            return
+        achievements: Sequence[AchievementDefinition],
+        at: datetime,
+    ) -> tuple[Unlock, ...]:
+        unlocks = []
+        for definition in newly_met(achievements, self.totals, self.unlocked):
+            self.unlocked.add(definition.key)
+            self.totals = replace(self.totals, unlocks=self.totals.unlocks + 1)
+            unlock = Unlock(
+                learner_id=self.learner.id,
+                key=definition.key,
+                seq=self.totals.unlocks,
+                title=definition.title,
+                description=definition.description,
+                icon=definition.icon,
+                points=definition.points,
+                rule=definition.rule,
+                certification=definition.certification,
+                unlocked_at=at,
+                event_id=event.event_id,
+            )
+            if definition.points:
+                self._credit(
+                    definition.points,
+                    f"achievement: {definition.title}",
+                    PointsSource.ACHIEVEMENT,
+                    event,
+                    at,
+                    reference=definition.key,
+                )
+            unlocks.append(unlock)
+        self.new_unlocks.extend(unlocks)
+        return tuple(unlocks)
+
+    def _practise_skills(self, event: LearningEvent, item: ContentItem, rules: Rules) -> int:
+        """Updates each skill of the item; returns how many became mastered for the first time."""
         correct = None
         if event.type is EventType.ANSWERED:
             correct = judge_answer(
-                correct=event.correct, score=event.score, pass_threshold=pass_threshold
+                correct=event.correct, score=event.score, pass_threshold=rules.pass_threshold
             )
+        newly_mastered = 0
         for skill_id in item.skill_ids:
-            params = skill_params.get(skill_id, DEFAULT_BKT)
+            params = rules.skill_params.get(skill_id, DEFAULT_BKT)
             state = self.skills.get(skill_id) or new_skill_state(self.learner.id, skill_id, params)
-            self.skills[skill_id] = practise_skill(
+            updated = practise_skill(
                 state,
                 at=event.occurred_at,
                 time_spent_seconds=event.time_spent_seconds,
@@ -91,4 +180,8 @@ class LearnerRecord:
                 score=event.score if correct is not None else None,
                 params=params,
             )
+            if state.mastered_at is None and updated.mastered_at is not None:
+                newly_mastered += 1
+            self.skills[skill_id] = updated
             self.changed_skills.add(skill_id)
+        return newly_mastered

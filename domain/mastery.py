@@ -87,6 +87,7 @@ class SkillState:
     score_sum: float = 0.0
     time_spent_seconds: float = 0.0
     last_practised_at: datetime | None = None
+    mastered_at: datetime | None = None  # first time mastery reached the threshold
 
     @property
     def average_score(self) -> float | None:
@@ -123,9 +124,14 @@ def practise(
     )
     if correct is None:
         return updated
+    p_known = update_knowledge(state.p_known, correct=correct, params=params)
+    mastered_at = state.mastered_at
+    if mastered_at is None and is_mastered(p_known):
+        mastered_at = at
     return replace(
         updated,
-        p_known=update_knowledge(state.p_known, correct=correct, params=params),
+        p_known=p_known,
+        mastered_at=mastered_at,
         attempts=state.attempts + 1,
         correct=state.correct + (1 if correct else 0),
         scored=state.scored + (1 if score is not None else 0),

@@ -53,6 +53,7 @@ class ContentProgress:
     last_activity_at: datetime | None = None
     completed_at: datetime | None = None
     last_scored_at: datetime | None = None
+    point_awards: frozenset[str] = frozenset()  # event points already earned on this item
 
 
 def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from domain.events import EventType, LearningEvent
 from domain.progress import ContentProgress, ProgressStatus
+from domain.streaks import DayRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class Tally:
     scored: int = 0
     score_sum: float = 0.0
     time_spent_seconds: float = 0.0
+    perfect_scores: int = 0
 
     def add(self, event: LearningEvent, before: ContentProgress, after: ContentProgress) -> Tally:
         return Tally(
@@ -30,6 +32,7 @@ class Tally:
             scored=self.scored + (1 if event.score is not None else 0),
             score_sum=self.score_sum + (event.score or 0.0),
             time_spent_seconds=self.time_spent_seconds + event.time_spent_seconds,
+            perfect_scores=self.perfect_scores + (1 if event.score == 1.0 else 0),
         )
 
 
@@ -41,6 +44,10 @@ class LearnerTotals:
     learner_id: str
     overall: Tally = Tally()
     by_certification: Mapping[str, Tally] = field(default_factory=dict)
+    active_days: tuple[DayRun, ...] = ()  # local calendar days with activity, as runs
+    mastered_skills: int = 0  # skills ever mastered
+    points: int = 0
+    unlocks: int = 0  # achievements unlocked so far: the last unlock's sequence number
 
     def tally(self, certification: str | None) -> Tally:
         if certification is None:

@@ -9,7 +9,8 @@ from datetime import datetime
 from pymongo.errors import BulkWriteError
 
 from domain.events import EventType, LearningEvent
-from domain.progress import ContentProgress
+from domain.learning import EventOutcome
+from persistence.achievements import unlock_from_document, unlock_to_document
 from persistence.atomic import ConcurrentUpdate, Session
 from persistence.database import Database, Document, by_learner
 from persistence.indexes import EVENTS
@@ -25,11 +26,27 @@ class StoredEvent:
     learner_id: str
     event_id: str
     fingerprint: str
-    outcome: ContentProgress
+    outcome: EventOutcome
+
+
+def outcome_to_document(outcome: EventOutcome) -> Document:
+    return {
+        **progress_to_document(outcome.progress),
+        "unlocks": [unlock_to_document(unlock) for unlock in outcome.unlocks],
+        "points": outcome.points,
+    }
+
+
+def outcome_from_document(doc: Document) -> EventOutcome:
+    return EventOutcome(
+        progress=progress_from_document(doc),
+        unlocks=tuple(unlock_from_document(unlock) for unlock in doc.get("unlocks", [])),
+        points=doc.get("points", 0),
+    )
 
 
 def event_to_document(
-    event: LearningEvent, *, outcome: ContentProgress, received_at: datetime
+    event: LearningEvent, *, outcome: EventOutcome, received_at: datetime
 ) -> Document:
     return {
         "learnerId": event.learner_id,
@@ -44,7 +61,7 @@ def event_to_document(
         "sessionId": event.session_id,
         "metadata": event.metadata,
         "fingerprint": event.fingerprint,
-        "outcome": progress_to_document(outcome),
+        "outcome": outcome_to_document(outcome),
     }
 
 
@@ -68,7 +85,7 @@ class EventRepository:
                     learner_id=key[0],
                     event_id=key[1],
                     fingerprint=doc["fingerprint"],
-                    outcome=progress_from_document(doc["outcome"]),
+                    outcome=outcome_from_document(doc["outcome"]),
                 )
         return found
 

@@ -14,6 +14,9 @@ PROGRESS = "content_progress"
 SKILL_STATES = "skill_states"
 DAILY = "daily_activity"
 TOTALS = "learner_totals"
+ACHIEVEMENTS = "achievements"
+UNLOCKS = "achievement_unlocks"
+POINTS = "points_ledger"
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -53,6 +56,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     DAILY: [
         IndexModel([("learnerId", ASCENDING), ("day", ASCENDING)], unique=True, name="day_key"),
     ],
+    UNLOCKS: [
+        # An achievement unlocks at most once per learner, whatever the concurrency.
+        IndexModel([("learnerId", ASCENDING), ("key", ASCENDING)], unique=True, name="unlock_key"),
+        IndexModel([("learnerId", ASCENDING), ("seq", ASCENDING)], unique=True, name="by_seq"),
+    ],
+    POINTS: [IndexModel([("learnerId", ASCENDING), ("at", DESCENDING)], name="by_time")],
 }
 
 

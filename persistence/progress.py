@@ -29,6 +29,7 @@ def progress_to_document(progress: ContentProgress) -> Document:
         "lastActivityAt": progress.last_activity_at,
         "completedAt": progress.completed_at,
         "lastScoredAt": progress.last_scored_at,
+        "pointAwards": sorted(progress.point_awards),
     }
 
 
@@ -47,6 +48,7 @@ def progress_from_document(doc: Document) -> ContentProgress:
         last_activity_at=doc.get("lastActivityAt"),
         completed_at=doc.get("completedAt"),
         last_scored_at=doc.get("lastScoredAt"),
+        point_awards=frozenset(doc.get("pointAwards", ())),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from persistence.achievements import AchievementRepository, PointsRepository, UnlockRepository
 from persistence.activity import ActivityRepository
 from persistence.catalog import ContentRepository, SkillRepository
 from persistence.database import Database
@@ -25,6 +26,9 @@ class Repositories:
     skill_states: SkillStateRepository
     activity: ActivityRepository
     totals: TotalsRepository
+    achievements: AchievementRepository
+    unlocks: UnlockRepository
+    points: PointsRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -38,4 +42,7 @@ class Repositories:
             skill_states=SkillStateRepository(database),
             activity=ActivityRepository(database),
             totals=TotalsRepository(database),
+            achievements=AchievementRepository(database),
+            unlocks=UnlockRepository(database),
+            points=PointsRepository(database),
         )

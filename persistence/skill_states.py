@@ -23,6 +23,7 @@ def skill_state_to_document(state: SkillState) -> Document:
         "scoreSum": state.score_sum,
         "timeSpentSeconds": state.time_spent_seconds,
         "lastPractisedAt": state.last_practised_at,
+        "masteredAt": state.mastered_at,
     }
 
 
@@ -37,6 +38,7 @@ def skill_state_from_document(doc: Document) -> SkillState:
         score_sum=doc.get("scoreSum", 0.0),
         time_spent_seconds=doc.get("timeSpentSeconds", 0.0),
         last_practised_at=doc.get("lastPractisedAt"),
+        mastered_at=doc.get("masteredAt"),
     )
 
 

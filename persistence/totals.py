@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from domain.totals import LearnerTotals, Tally
@@ -22,6 +23,7 @@ def tally_to_document(tally: Tally) -> Document:
         "scored": tally.scored,
         "scoreSum": tally.score_sum,
         "timeSpentSeconds": tally.time_spent_seconds,
+        "perfectScores": tally.perfect_scores,
     }
 
 
@@ -34,6 +36,7 @@ def tally_from_document(doc: Document) -> Tally:
         scored=doc["scored"],
         score_sum=doc["scoreSum"],
         time_spent_seconds=doc["timeSpentSeconds"],
+        perfect_scores=doc.get("perfectScores", 0),
     )
 
 
@@ -45,6 +48,10 @@ def totals_to_document(totals: LearnerTotals) -> Document:
             {"key": key, **tally_to_document(tally)}
             for key, tally in totals.by_certification.items()
         ],
+        "activeDays": [[first.isoformat(), last.isoformat()] for first, last in totals.active_days],
+        "masteredSkills": totals.mastered_skills,
+        "points": totals.points,
+        "unlocks": totals.unlocks,
     }
 
 
@@ -55,6 +62,13 @@ def totals_from_document(doc: Document) -> LearnerTotals:
         by_certification={
             row["key"]: tally_from_document(row) for row in doc.get("byCertification", [])
         },
+        active_days=tuple(
+            (date.fromisoformat(first), date.fromisoformat(last))
+            for first, last in doc.get("activeDays", [])
+        ),
+        mastered_skills=doc.get("masteredSkills", 0),
+        points=doc.get("points", 0),
+        unlocks=doc.get("unlocks", 0),
     )
 
 

@@ -10,7 +10,8 @@ from domain.catalog import ContentItem
 from domain.errors import DomainError, IdempotencyConflict, InvalidInput
 from domain.events import MAX_BATCH, EventDraft, LearningEvent, validate_event
 from domain.learners import Learner
-from domain.learning import DEFAULT_PASS_THRESHOLD, LearnerRecord
+from domain.achievements import Unlock
+from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord, Rules
 from domain.mastery import BktParams
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
@@ -18,7 +19,7 @@ from persistence.atomic import Session, run_atomically
 from persistence.events import event_to_document
 from persistence.feed import Feed
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES
+from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
 
 FieldPrefix = Callable[[int], str]
 Indexed = tuple[int, LearningEvent]
@@ -31,9 +32,17 @@ class EventResult:
     index: int
     learner_id: str
     event_id: str
-    progress: ContentProgress | None = None
+    outcome: EventOutcome | None = None
     replayed: bool = False
     error: DomainError | None = None
+
+    @property
+    def progress(self) -> ContentProgress | None:
+        return None if self.outcome is None else self.outcome.progress
+
+    @property
+    def unlocks(self) -> tuple[Unlock, ...]:
+        return () if self.outcome is None else self.outcome.unlocks
 
     @property
     def recorded(self) -> bool:
@@ -105,6 +114,10 @@ class Recorder:
                 latest[(result.learner_id, result.progress.content_id)] = result.progress
         for (learner_id, _), progress in latest.items():
             self.feed.publish(PROGRESS_UPDATES, learner_id, progress)
+        for result in results:
+            if result.recorded:
+                for unlock in result.unlocks:
+                    self.feed.publish(UNLOCKS_FEED, unlock.learner_id, unlock)
 
 
 @dataclass
@@ -146,16 +159,17 @@ class _Batch:
             return results
 
         await self._load([event for _, event in fresh])
-        skill_params = await self._skill_params()
+        rules = Rules(
+            skill_params=await self._skill_params(),
+            pass_threshold=self.pass_threshold,
+            achievements=await self.repos.achievements.all(self.session),
+        )
         # Chronological order: mastery follows the sequence of answers.
         fresh.sort(key=lambda pair: pair[1].occurred_at)
         documents = []
         for index, event in fresh:
             outcome = self.records[event.learner_id].record(
-                event,
-                self.items[event.content_id],
-                skill_params=skill_params,
-                pass_threshold=self.pass_threshold,
+                event, self.items[event.content_id], rules=rules, recorded_at=received_at
             )
             documents.append(event_to_document(event, outcome=outcome, received_at=received_at))
             results.append(EventResult(index, event.learner_id, event.event_id, outcome))
@@ -174,10 +188,12 @@ class _Batch:
         learners.update({learner.id: learner for learner in missing})
 
         totals = await repos.totals.load_for_update(learner_ids, session)
+        unlocked = await repos.unlocks.keys_for(learner_ids, session)
         for learner_id in learner_ids:
             self.records[learner_id] = LearnerRecord(
                 learner=learners[learner_id],
                 totals=totals[learner_id][0] if learner_id in totals else LearnerTotals(learner_id),
+                unlocked=unlocked[learner_id],
             )
             if learner_id in totals:
                 self.totals_versions[learner_id] = totals[learner_id][1]
@@ -238,4 +254,10 @@ class _Batch:
         )
         await self.repos.totals.save(
             [(r.totals, self.totals_versions.get(r.learner.id)) for r in records], self.session
+        )
+        await self.repos.unlocks.insert_many(
+            [unlock for r in records for unlock in r.new_unlocks], self.session
+        )
+        await self.repos.points.append(
+            [entry for r in records for entry in r.new_points], self.session
         )

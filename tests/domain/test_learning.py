@@ -9,7 +9,7 @@ from domain.activity import DailyRollup
 from domain.catalog import ContentItem
 from domain.events import EventType, LearningEvent
 from domain.learners import Learner
-from domain.learning import DEFAULT_PASS_THRESHOLD, LearnerRecord
+from domain.learning import DEFAULT_PASS_THRESHOLD, LearnerRecord, Rules
 from domain.mastery import DEFAULT_BKT, BktParams, update_knowledge
 from domain.progress import ProgressStatus
 from domain.totals import LearnerTotals
@@ -35,7 +35,12 @@ def apply(
     skill_params: dict[str, BktParams] | None = None,
     pass_threshold: float = DEFAULT_PASS_THRESHOLD,
 ) -> None:
-    record.record(event, item, skill_params=skill_params or {}, pass_threshold=pass_threshold)
+    record.record(
+        event,
+        item,
+        rules=Rules(skill_params=skill_params or {}, pass_threshold=pass_threshold),
+        recorded_at=NOW,
+    )
 
 
 def late_event(occurred_at: datetime = LATE_EVENING_UTC, **overrides: Any) -> LearningEvent:
@@ -50,7 +55,7 @@ def test_one_event_updates_progress_rollup_totals_and_every_skill_of_the_item() 
     record = record_for("Asia/Tokyo")
     answer = late_event(score=0.9, correct=True, time_spent_seconds=60)
 
-    progress = record.record(answer, ITEM, skill_params={})
+    progress = record.record(answer, ITEM, rules=Rules(), recorded_at=NOW).progress
 
     assert progress.status is ProgressStatus.IN_PROGRESS
     assert progress.best_score == 0.9

@@ -1,0 +1,60 @@
+"""Points: an append-only ledger of awards, and the rules that award them for events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from domain.catalog import check_text
+from domain.errors import InvalidInput
+from domain.events import EventType, LearningEvent
+
+# The Spool seed's event points, earned once per content item and event type.
+EVENT_POINTS = {EventType.STARTED: 5, EventType.COMPLETED: 10, EventType.MASTERED: 25}
+PERFECT_SCORE_BONUS = 10
+PERFECT = "perfect"
+MAX_MANUAL_AWARD = 100_000
+
+
+class PointsSource(StrEnum):
+    ACHIEVEMENT = "achievement"
+    EVENT = "event"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class PointsEntry:
+    learner_id: str
+    amount: int
+    reason: str
+    source: PointsSource
+    reference: str  # what earned it: an event id, an achievement key, or who awarded it
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventAward:
+    key: str  # an event type, or PERFECT: each is earned once per content item
+    amount: int
+    reason: str
+
+
+def event_awards(event: LearningEvent, already: frozenset[str]) -> list[EventAward]:
+    awards = []
+    amount = EVENT_POINTS.get(event.type)
+    if amount and event.type.value not in already:
+        awards.append(
+            EventAward(event.type.value, amount, f"{event.type.value} {event.content_id}")
+        )
+    if event.score == 1.0 and PERFECT not in already:
+        awards.append(
+            EventAward(PERFECT, PERFECT_SCORE_BONUS, f"perfect score on {event.content_id}")
+        )
+    return awards
+
+
+def check_manual_award(amount: int, reason: str) -> str:
+    if not 0 < amount <= MAX_MANUAL_AWARD:
+        raise InvalidInput("amount", f"must be between 1 and {MAX_MANUAL_AWARD}")
+    return check_text(reason, "reason")
