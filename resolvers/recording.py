@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from domain.achievements import Unlock
 from domain.catalog import ContentItem
 from domain.errors import DomainError, IdempotencyConflict, InvalidInput
 from domain.events import MAX_BATCH, EventDraft, LearningEvent, validate_event
 from domain.learners import Learner
-from domain.achievements import Unlock
 from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord, Rules
 from domain.mastery import BktParams
 from domain.progress import ContentProgress
