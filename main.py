@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import uvicorn
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,13 +27,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
+from domain.errors import InvalidInput
+from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
+from domain.streaks import DEFAULT_AT_RISK_HOUR
 from persistence.database import Database, create_client, open_database
 from persistence.embedded import EmbeddedServerError, embedded_mongodb
 from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES
+from persistence.topics import TOPICS
 from resolvers.demo import seed_demo
+from resolvers.gamification import GamificationSettings, install_default_achievements
 from resolvers.recording import Recorder
 from schema import build_schema
 from schema.context import Context, Services, new_context, utc_now
@@ -57,6 +61,37 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".data"), description="The embedded server's data.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     pass_threshold: float = Field(default=0.7, ge=0, le=1)
+    streak_at_risk_hour: int = Field(default=DEFAULT_AT_RISK_HOUR, ge=0, le=23)
+    levels: str = Field(
+        default=",".join(f"{band.name}:{band.min_points}" for band in DEFAULT_LEVELS),
+        description="Level names and the points each starts at, lowest first.",
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_parse(cls, value: str) -> str:
+        parse_levels(value)
+        return value
+
+    @property
+    def gamification(self) -> GamificationSettings:
+        return GamificationSettings(
+            at_risk_hour=self.streak_at_risk_hour, levels=parse_levels(self.levels)
+        )
+
+
+def parse_levels(text: str) -> tuple[LevelBand, ...]:
+    """`Novice:0,Apprentice:101,...` into level bands, checked."""
+    bands = []
+    for part in text.split(","):
+        name, _, points = part.strip().rpartition(":")
+        if not name or not points.strip().isdigit():
+            raise ValueError(f"'{part}' is not NAME:POINTS")
+        bands.append(LevelBand(name.strip(), int(points)))
+    try:
+        return check_levels(bands)
+    except InvalidInput as error:
+        raise ValueError(str(error)) from error
 
 
 @asynccontextmanager
@@ -77,9 +112,15 @@ async def connect(uri: str, name: str) -> Database:
 
 def build_services(database: Database, settings: Settings) -> Services:
     repositories = Repositories.over(database)
-    feed = Feed(database, [PROGRESS_UPDATES])
+    feed = Feed(database, TOPICS)
     recorder = Recorder(repositories, feed, pass_threshold=settings.pass_threshold)
-    return Services(repositories=repositories, feed=feed, recorder=recorder, clock=utc_now)
+    return Services(
+        repositories=repositories,
+        feed=feed,
+        recorder=recorder,
+        clock=utc_now,
+        gamification=settings.gamification,
+    )
 
 
 def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> Starlette:
@@ -89,6 +130,7 @@ def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> 
             database = await connect(uri, settings.database)
             stack.callback(database.client.close)
             services = build_services(database, settings)
+            await install_default_achievements(services.repositories)
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)
             if seed_if_empty and await services.repositories.content.is_empty():
@@ -144,6 +186,7 @@ async def seed(settings: Settings) -> None:
         database = await connect(uri, settings.database)
         try:
             services = build_services(database, settings)
+            await install_default_achievements(services.repositories)
             summary = await seed_demo(services.repositories, services.recorder, now=utc_now())
             print(f"demo data: {summary}")
         finally:

@@ -66,7 +66,7 @@ class LearnerRecord:
     ) -> EventOutcome:
         """Applies one event; returns the item's progress after it and what it unlocked."""
         learner_id = self.learner.id
-        before = self.progress.get(event.content_id) or ContentProgress(
+        before = self.progress.get(item.id) or ContentProgress(
             learner_id=learner_id, content_id=item.id, certification=item.certification
         )
         after = advance(before, event)

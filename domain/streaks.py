@@ -58,7 +58,8 @@ def streak_on(
     A streak that ended yesterday is still alive: today can extend it. Past `at_risk_hour` with no
     activity yet today, it is at risk.
     """
-    past = [run for run in runs if run[0] <= today]
+    # Days after `today` (possible after a change of time zone) do not count yet.
+    past = [(first, min(last, today)) for first, last in runs if first <= today]
     if not past:
         return Streak(current=0, longest=0, last_active=None, active_today=False)
     last_run = past[-1]
@@ -68,7 +69,7 @@ def streak_on(
     current = (last_active - last_run[0]).days + 1 if alive else 0
     return Streak(
         current=current,
-        longest=longest_streak(runs),
+        longest=longest_streak(past),
         last_active=last_active,
         active_today=active_today,
         at_risk=alive and not active_today and local_hour >= at_risk_hour,

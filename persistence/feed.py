@@ -32,6 +32,13 @@ class Topic(Generic[T]):
     collection: str
     key_field: str
     decode: Callable[[Document], T]
+    # A lossless topic ends a subscriber that falls behind (it resumes from what it saw last)
+    # instead of silently dropping its oldest updates.
+    lossless: bool = False
+
+
+class SubscriberLagged(Exception):
+    """A subscriber of a lossless topic fell too far behind and was let go."""
 
 
 class Subscription(Generic[T]):
@@ -41,9 +48,15 @@ class Subscription(Generic[T]):
         self.key = key
         self.queue: asyncio.Queue[T] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self.dropped = 0
+        self.lagged = False
 
     def offer(self, value: T) -> None:
+        if self.lagged:
+            return
         if self.queue.full():
+            if self._topic.lossless:
+                self.lagged = True
+                return
             self.queue.get_nowait()  # the subscriber is slow: drop its oldest update
             self.dropped += 1
         self.queue.put_nowait(value)
@@ -53,6 +66,8 @@ class Subscription(Generic[T]):
 
     async def __aiter__(self) -> AsyncIterator[T]:
         while True:
+            if self.lagged and self.queue.empty():
+                raise SubscriberLagged(self._topic.collection)
             yield await self.queue.get()
 
 
@@ -70,7 +85,10 @@ class Feed:
 
     async def start(self) -> None:
         if not self.cross_process:
-            log.warning("change streams unavailable: live updates reach this process only")
+            log.warning(
+                "the database has no change streams: cross-process delivery is off, "
+                "live updates reach only the subscribers of this process"
+            )
             self._ready.set()
             return
         self._task = asyncio.create_task(self._watch(), name="cairn-feed")

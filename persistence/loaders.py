@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from domain.achievements import AchievementDefinition, Unlock
 from domain.activity import DailyRollup
 from domain.catalog import CatalogCounts, ContentItem, Skill
 from domain.learners import Learner
@@ -69,6 +70,8 @@ class Loaders:
         )
         self.activity: Loader[ActivityKey, list[DailyRollup]] = Loader(self._activity)
         self.catalog_counts: Loader[str, CatalogCounts] = Loader(self._catalog_counts)
+        self.achievements: Loader[str, list[AchievementDefinition]] = Loader(self._achievements)
+        self.unlocks: Loader[str, list[Unlock]] = Loader(self._unlocks)
 
     async def _learners(self, ids: list[str]) -> list[Learner | None]:
         found = await self._repos.learners.find_by_ids(ids)
@@ -115,3 +118,11 @@ class Loaders:
     async def _catalog_counts(self, keys: list[str]) -> list[CatalogCounts]:
         counts = await self._repos.content.counts()
         return [counts for _ in keys]
+
+    async def _achievements(self, keys: list[str]) -> list[list[AchievementDefinition]]:
+        definitions = await self._repos.achievements.all()
+        return [definitions for _ in keys]
+
+    async def _unlocks(self, ids: list[str]) -> list[list[Unlock]]:
+        found = await self._repos.unlocks.for_learners(ids)
+        return [found[i] for i in ids]

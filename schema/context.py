@@ -12,6 +12,7 @@ from persistence.feed import Feed
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
 from resolvers.access import ANONYMOUS, Viewer
+from resolvers.gamification import GamificationSettings
 from resolvers.recording import Recorder
 
 Clock = Callable[[], datetime]
@@ -29,6 +30,7 @@ class Services:
     feed: Feed
     recorder: Recorder
     clock: Clock = utc_now
+    gamification: GamificationSettings = field(default_factory=GamificationSettings)
 
 
 @dataclass

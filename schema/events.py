@@ -13,6 +13,7 @@ from domain import events
 from domain.errors import DomainError
 from resolvers.recording import EventResult
 from schema.errors import error_extensions
+from schema.gamification import AchievementUnlock
 from schema.progress import ContentProgress
 
 EventType = strawberry.enum(events.EventType, description="What a learner did with an item.")
@@ -91,6 +92,10 @@ class RecordEventResult:
         description="The item's progress after the event (after its first recording, on replay)."
     )
     error: EventError | None
+    new_achievements: list[AchievementUnlock] = strawberry.field(
+        description="Achievements this event unlocked (on replay: those of its first recording)."
+    )
+    points_earned: int = strawberry.field(description="Points this event earned, unlocks included.")
 
     @classmethod
     def from_domain(cls, result: EventResult) -> Self:
@@ -101,6 +106,8 @@ class RecordEventResult:
             status=_status(result),
             progress=ContentProgress.from_domain(result.progress) if result.progress else None,
             error=_error(result.error),
+            new_achievements=[AchievementUnlock.from_domain(u) for u in result.unlocks],
+            points_earned=result.outcome.points if result.outcome else 0,
         )
 
 

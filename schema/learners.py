@@ -9,10 +9,11 @@ import strawberry
 
 from domain import learners
 from persistence.progress import ProgressFilter
-from resolvers import access, reading
+from resolvers import access, gamification, reading
 from schema.catalog import Skill
 from schema.connections import Connection
 from schema.context import Info
+from schema.gamification import Achievement, Dashboard, Level, PointsEntry, Streak
 from schema.nodes import Node
 from schema.progress import (
     Analytics,
@@ -106,6 +107,51 @@ class Learner(Node):
             info.context.loaders, self.value, first=first, last=last
         )
         return [DailyActivity.from_domain(day) for day in days]
+
+    @strawberry.field(description="Consecutive local days with activity.")
+    async def streak(self, info: Info) -> Streak:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        value = await gamification.streak_of(
+            info.context.loaders,
+            self.value,
+            now=info.context.now(),
+            settings=info.context.services.gamification,
+        )
+        return Streak.from_domain(value)
+
+    @strawberry.field(description="Total points and the level they give.")
+    async def level(self, info: Info) -> Level:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        value = await gamification.level_of(
+            info.context.loaders, self.learner_id, info.context.services.gamification
+        )
+        return Level.from_domain(value)
+
+    @strawberry.field(description="Every achievement with the learner's standing on it.")
+    async def achievements(self, info: Info, unlocked: bool | None = None) -> list[Achievement]:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        statuses = await gamification.achievements_of(info.context.loaders, self.learner_id)
+        views = [Achievement.from_domain(status) for status in statuses]
+        return [v for v in views if unlocked is None or v.unlocked == unlocked]
+
+    @strawberry.field(description="The latest entries of the learner's points ledger.")
+    async def points_history(self, info: Info, first: int = 20) -> list[PointsEntry]:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        entries = await gamification.points_history(
+            info.context.repositories, self.learner_id, first=first
+        )
+        return [PointsEntry.from_domain(entry) for entry in entries]
+
+    @strawberry.field(description="Everything the learner's home screen shows.")
+    async def dashboard(self, info: Info) -> Dashboard:
+        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        value = await gamification.dashboard(
+            info.context.loaders,
+            self.value,
+            now=info.context.now(),
+            settings=info.context.services.gamification,
+        )
+        return Dashboard.from_domain(value)
 
 
 @strawberry.input(description="A learner to create or update.")

@@ -7,18 +7,38 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from domain.errors import InvalidInput
+from domain.levels import level_for
+from persistence.feed import SubscriberLagged
 from persistence.topics import PROGRESS_UPDATES
-from resolvers import access, catalog, learners
+from resolvers import access, catalog, gamification, learners
 from resolvers.reading import MAX_PAGE, decode_cursor, encode_cursor
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection
 from schema.context import Info
 from schema.events import RecordEventInput, RecordEventResult, RecordEventsPayload
+from schema.gamification import (
+    AchievementDefinition,
+    AchievementInput,
+    AchievementUnlock,
+    AwardPointsInput,
+    AwardPointsPayload,
+    Level,
+    PointsEntry,
+)
 from schema.learners import Learner, LearnerInput
 from schema.nodes import Node, from_global_id
 from schema.progress import ContentProgress
 
 MAX_LEARNERS = 200
+
+
+def unlock_seq(unlock_id: str, learner_id: str) -> int:
+    """The sequence number inside an AchievementUnlock id, checked to be this learner's."""
+    type_name, local_id = from_global_id(unlock_id)
+    owner, _, seq = local_id.partition("|")
+    if type_name != "AchievementUnlock" or owner != learner_id or not seq.isdigit():
+        raise InvalidInput("after", "must be the id of one of this learner's unlocks")
+    return int(seq)
 
 
 def _page_size(first: int) -> int:
@@ -47,6 +67,12 @@ class Query:
         if type_name == "Skill":
             skill = await loaders.skill.load(local_id)
             return Skill.from_domain(skill) if skill else None
+        if type_name == "AchievementUnlock":
+            learner_id, _, seq = local_id.partition("|")
+            access.check_can_read_learner(info.context.viewer, learner_id)
+            unlocks = await loaders.unlocks.load(learner_id)
+            found_unlock = next((u for u in unlocks if str(u.seq) == seq), None)
+            return AchievementUnlock.from_domain(found_unlock) if found_unlock else None
         if type_name == "ContentProgress":
             learner_id, _, content_id = local_id.partition("|")
             access.check_can_read_learner(info.context.viewer, learner_id)
@@ -66,6 +92,11 @@ class Query:
             access.check_can_read_learner(info.context.viewer, learner_id)
         found = await info.context.loaders.learner.load_many(ids)
         return [Learner.from_domain(f) if f else None for f in found]
+
+    @strawberry.field(description="Every achievement rule, by key.")
+    async def achievement_definitions(self, info: Info) -> list[AchievementDefinition]:
+        definitions = await info.context.loaders.achievements.load("all")
+        return [AchievementDefinition.from_domain(d) for d in definitions]
 
     @strawberry.field(description="A content item by id, or null if unknown.")
     async def content_item(self, info: Info, id: str) -> ContentItem | None:
@@ -128,6 +159,32 @@ class Mutation:
         )
         return RecordEventsPayload.from_domain(results)
 
+    @strawberry.mutation(description="Gives a learner points by hand (admin).")
+    async def award_points(self, info: Info, input: AwardPointsInput) -> AwardPointsPayload:
+        access.check_is_admin(info.context.viewer)
+        award = await gamification.award_points(
+            info.context.repositories,
+            learner_id=input.learner_id,
+            amount=input.amount,
+            reason=input.reason,
+            awarded_by=info.context.viewer.id or "admin",
+            now=info.context.now(),
+        )
+        level = level_for(award.total, info.context.services.gamification.levels)
+        return AwardPointsPayload(
+            entry=PointsEntry.from_domain(award.entry),
+            total_points=award.total,
+            level=Level.from_domain(level),
+        )
+
+    @strawberry.mutation(description="Adds or changes an achievement rule (admin).")
+    async def upsert_achievement(
+        self, info: Info, input: AchievementInput
+    ) -> AchievementDefinition:
+        access.check_is_admin(info.context.viewer)
+        saved = await gamification.upsert_achievement(info.context.repositories, input.to_domain())
+        return AchievementDefinition.from_domain(saved)
+
     @strawberry.mutation(description="Creates or updates a learner (admin).")
     async def upsert_learner(self, info: Info, input: LearnerInput) -> Learner:
         access.check_is_admin(info.context.viewer)
@@ -153,6 +210,27 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
+    @strawberry.subscription(
+        description="Achievements the learner unlocks, as they happen. Pass the `id` of the "
+        "last unlock you saw as `after` to first receive what you missed."
+    )
+    async def achievement_unlocked(
+        self, info: Info, learner_id: str, after: strawberry.ID | None = None
+    ) -> AsyncGenerator[AchievementUnlock, None]:
+        access.check_can_read_learner(info.context.viewer, learner_id)
+        after_seq = None if after is None else unlock_seq(after, learner_id)
+        services = info.context.services
+        unlocks = gamification.follow_unlocks(
+            services.repositories, services.feed, learner_id, after=after_seq
+        )
+        try:
+            async for unlock in unlocks:
+                yield AchievementUnlock.from_domain(unlock)
+        except SubscriberLagged:
+            raise InvalidInput(
+                "after", "the subscriber fell behind: subscribe again with the last id received"
+            ) from None
+
     @strawberry.subscription(
         description="The learner's progress on an item, each time an event changes it."
     )

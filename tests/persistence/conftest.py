@@ -10,7 +10,8 @@ from persistence.database import CommandCounter, Database, create_client, open_d
 from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES
+from persistence.topics import TOPICS
+from resolvers.gamification import install_default_achievements
 from resolvers.recording import Recorder
 
 
@@ -33,7 +34,8 @@ async def real(real_mongodb_uri: str) -> AsyncIterator[RealServer]:
     database = await open_database(client, name)
     await ensure_indexes(database)
     repositories = Repositories.over(database)
-    feed = Feed(database, [PROGRESS_UPDATES])
+    await install_default_achievements(repositories)
+    feed = Feed(database, TOPICS)
     try:
         yield RealServer(database, repositories, feed, Recorder(repositories, feed), commands)
     finally:

@@ -10,7 +10,8 @@ from persistence.database import Database
 from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES
+from persistence.topics import TOPICS
+from resolvers.gamification import install_default_achievements
 from resolvers.recording import Recorder
 
 
@@ -24,12 +25,14 @@ async def repositories() -> AsyncIterator[Repositories]:
         supports_change_streams=False,
     )
     await ensure_indexes(database)
-    yield Repositories.over(database)
+    repositories = Repositories.over(database)
+    await install_default_achievements(repositories)
+    yield repositories
 
 
 @pytest.fixture
 def feed(repositories: Repositories) -> Feed:
-    return Feed(repositories.database, [PROGRESS_UPDATES])
+    return Feed(repositories.database, TOPICS)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from persistence.database import Database
 from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES
+from persistence.topics import TOPICS
+from resolvers.gamification import install_default_achievements
 from resolvers.recording import Recorder
 from schema import build_schema
 from schema.context import Services, new_context
@@ -33,7 +34,8 @@ async def services() -> AsyncIterator[Services]:
     )
     await ensure_indexes(database)
     repositories = Repositories.over(database)
-    feed = Feed(database, [PROGRESS_UPDATES])
+    await install_default_achievements(repositories)
+    feed = Feed(database, TOPICS)
     clock: Callable[[], datetime] = lambda: NOW  # noqa: E731
     yield Services(repositories, feed, Recorder(repositories, feed), clock=clock)
 

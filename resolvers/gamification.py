@@ -1,0 +1,212 @@
+"""Gamification use cases: streaks, points and levels, achievements, and the learner dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from domain.achievements import (
+    DEFAULT_ACHIEVEMENTS,
+    AchievementDefinition,
+    AchievementProgress,
+    Unlock,
+    progress_towards,
+    validate_definition,
+)
+from domain.activity import DailyRollup, local_time
+from domain.dashboard import ActivitySummary, Recommendation, recommend, summarise_activity
+from domain.errors import InvalidInput, NotFound
+from domain.learners import Learner
+from domain.levels import DEFAULT_LEVELS, Level, LevelBand, level_for
+from domain.points import PointsEntry, PointsSource, check_manual_award
+from domain.progress import ProgressStatus
+from domain.streaks import DEFAULT_AT_RISK_HOUR, Streak, streak_on
+from domain.totals import Analytics, LearnerTotals
+from persistence.atomic import Session, run_atomically
+from persistence.feed import Feed
+from persistence.loaders import Loaders, ProgressPageKey
+from persistence.progress import ProgressFilter
+from persistence.repositories import Repositories
+from persistence.topics import UNLOCKS_FEED
+from resolvers.reading import (
+    MAX_PAGE,
+    analytics_by_certification,
+    analytics_for,
+    daily_activity,
+)
+
+TREND_DAYS = 30
+RECENT_ACHIEVEMENTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class GamificationSettings:
+    at_risk_hour: int = DEFAULT_AT_RISK_HOUR
+    levels: tuple[LevelBand, ...] = DEFAULT_LEVELS
+
+
+@dataclass(frozen=True, slots=True)
+class AchievementStatus:
+    definition: AchievementDefinition
+    unlock: Unlock | None
+    progress: AchievementProgress
+
+
+@dataclass(frozen=True, slots=True)
+class PointsAward:
+    entry: PointsEntry
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    learner: Learner
+    generated_at: datetime
+    overall: Analytics
+    activity: ActivitySummary
+    certifications: list[Analytics]
+    trend: list[DailyRollup]
+    recent_achievements: list[Unlock]
+    level: Level
+    recommendations: list[Recommendation] = field(default_factory=list)
+
+
+async def install_default_achievements(repos: Repositories) -> None:
+    """Adds the built-in achievements that are missing; edited ones keep their edits."""
+    await repos.achievements.add_missing(DEFAULT_ACHIEVEMENTS)
+
+
+async def streak_of(
+    loaders: Loaders, learner: Learner, *, now: datetime, settings: GamificationSettings
+) -> Streak:
+    totals = await loaders.totals.load(learner.id)
+    local = local_time(now, learner.time_zone)
+    return streak_on(
+        totals.active_days if totals else (),
+        today=local.day,
+        local_hour=local.hour,
+        at_risk_hour=settings.at_risk_hour,
+    )
+
+
+async def level_of(loaders: Loaders, learner_id: str, settings: GamificationSettings) -> Level:
+    totals = await loaders.totals.load(learner_id)
+    return level_for(totals.points if totals else 0, settings.levels)
+
+
+async def achievements_of(loaders: Loaders, learner_id: str) -> list[AchievementStatus]:
+    """Every achievement: unlocked ones with their unlock, locked ones with their progress."""
+    definitions = await loaders.achievements.load("all")
+    unlocks = {unlock.key: unlock for unlock in await loaders.unlocks.load(learner_id)}
+    totals = await loaders.totals.load(learner_id) or LearnerTotals(learner_id)
+    return [
+        AchievementStatus(d, unlocks.get(d.key), progress_towards(d, totals)) for d in definitions
+    ]
+
+
+async def points_history(repos: Repositories, learner_id: str, *, first: int) -> list[PointsEntry]:
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
+    return await repos.points.recent(learner_id, first)
+
+
+async def follow_unlocks(
+    repos: Repositories, feed: Feed, learner_id: str, *, after: int | None
+) -> AsyncGenerator[Unlock, None]:
+    """Live unlocks; given the last one a client saw, first what it missed, with no duplicates.
+
+    The live subscription opens before the catch-up read, so an unlock committed in between is
+    seen by one or the other, and sequence numbers drop the ones seen by both.
+    """
+    with feed.subscribe(UNLOCKS_FEED, learner_id) as live:
+        last = after
+        if after is not None:
+            for unlock in await repos.unlocks.after(learner_id, after):
+                yield unlock
+                last = unlock.seq
+        async for unlock in live:
+            if last is not None and unlock.seq <= last:
+                continue
+            yield unlock
+            last = unlock.seq
+
+
+async def award_points(
+    repos: Repositories,
+    *,
+    learner_id: str,
+    amount: int,
+    reason: str,
+    awarded_by: str,
+    now: datetime,
+) -> PointsAward:
+    """A manual award: one ledger entry and the learner's total, in one atomic unit."""
+    reason = check_manual_award(amount, reason)
+
+    async def unit(session: Session) -> PointsAward:
+        if not await repos.learners.find_by_ids([learner_id], session):
+            raise NotFound("learner", learner_id, field="learnerId")
+        loaded = await repos.totals.load_for_update([learner_id], session)
+        totals, version = loaded.get(learner_id, (LearnerTotals(learner_id), None))
+        updated = replace(totals, points=totals.points + amount)
+        entry = PointsEntry(learner_id, amount, reason, PointsSource.MANUAL, awarded_by, now)
+        await repos.totals.save([(updated, version)], session)
+        await repos.points.append([entry], session)
+        return PointsAward(entry=entry, total=updated.points)
+
+    return await run_atomically(repos.database, unit)
+
+
+async def upsert_achievement(
+    repos: Repositories, definition: AchievementDefinition
+) -> AchievementDefinition:
+    """Adds or changes a definition; learners who meet it unlock it with their next event."""
+    valid = validate_definition(definition)
+    if valid.certification is not None:
+        counts = await repos.content.counts()
+        if valid.certification not in counts.by_certification:
+            raise InvalidInput(
+                "input.certification", f"no content item belongs to '{valid.certification}'"
+            )
+    await repos.achievements.upsert(valid)
+    return valid
+
+
+async def dashboard(
+    loaders: Loaders, learner: Learner, *, now: datetime, settings: GamificationSettings
+) -> Dashboard:
+    """What a learner's home screen shows, from a bounded set of derived documents."""
+    today = local_time(now, learner.time_zone).day
+    first = today.fromordinal(today.toordinal() - TREND_DAYS + 1)
+    totals = await loaders.totals.load(learner.id)
+    trend = await daily_activity(loaders, learner, first=first, last=today)
+    streak = await streak_of(loaders, learner, now=now, settings=settings)
+    unlocks = await loaders.unlocks.load(learner.id)
+    skill_states = await loaders.skill_states.load(learner.id)
+    skills = await loaders.skill.load_many([state.skill_id for state in skill_states])
+    open_items = await loaders.progress_page.load(
+        ProgressPageKey(learner.id, ProgressFilter(status=ProgressStatus.IN_PROGRESS), None, 3)
+    )
+    items = await loaders.content.load_many([p.content_id for p in open_items])
+    recommendations = recommend(
+        streak=streak,
+        achievements=await loaders.achievements.load("all"),
+        unlocked={unlock.key for unlock in unlocks},
+        skills=[
+            (state, skill.name if skill else state.skill_id)
+            for state, skill in zip(skill_states, skills, strict=True)
+        ],
+        in_progress=[item for item in items if item is not None],
+    )
+    return Dashboard(
+        learner=learner,
+        generated_at=now,
+        overall=await analytics_for(loaders, learner.id),
+        activity=summarise_activity(totals, streak, trend),
+        certifications=await analytics_by_certification(loaders, learner.id),
+        trend=trend,
+        recent_achievements=unlocks[:RECENT_ACHIEVEMENTS],
+        level=level_for(totals.points if totals else 0, settings.levels),
+        recommendations=recommendations,
+    )

@@ -1,0 +1,152 @@
+"""Live unlocks across processes: two services on one database, a real WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gql import Client, GraphQLRequest, gql
+from gql.transport.httpx import HTTPXAsyncTransport
+from gql.transport.websockets import WebsocketsTransport
+
+from tests.e2e.conftest import Service, start_service, stop_service
+
+pytestmark = [pytest.mark.e2e, pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
+
+CATALOG = gql(
+    """
+    mutation {
+      upsertSkills(skills: [{id: "live-s", name: "Live skill"}]) { skillId }
+      upsertContent(items: [
+        {id: "live-1", title: "One", kind: QUESTION, skillIds: ["live-s"], certification: "SAA"},
+        {id: "live-2", title: "Two", kind: QUESTION, skillIds: ["live-s"], certification: "SAA"}
+      ]) { contentId }
+    }
+    """
+)
+RECORD = gql(
+    """
+    mutation($input: RecordEventInput!) {
+      recordEvent(input: $input) {
+        status pointsEarned
+        newAchievements { key title description badgeIcon points }
+      }
+    }
+    """
+)
+UNLOCKED = gql(
+    """
+    subscription($learnerId: String!, $after: ID) {
+      achievementUnlocked(learnerId: $learnerId, after: $after) { id key seq title points }
+    }
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def two_services(
+    real_mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Service, Service]]:
+    database = f"cairn_live_{uuid.uuid4().hex[:8]}"
+    env = {"CAIRN_MONGODB_URI": real_mongodb_uri}
+    first, a = start_service(Path(tmp_path_factory.mktemp("a")), database=database, env=env)
+    try:
+        second, b = start_service(Path(tmp_path_factory.mktemp("b")), database=database, env=env)
+        try:
+            yield a, b
+        finally:
+            stop_service(second)
+    finally:
+        stop_service(first)
+
+
+@pytest.fixture
+async def writer(two_services: tuple[Service, Service]) -> AsyncIterator[Any]:
+    async with Client(transport=HTTPXAsyncTransport(url=two_services[0].graphql)) as session:
+        await session.execute(CATALOG)
+        yield session
+
+
+def record(learner_id: str, event_id: str, **fields: object) -> GraphQLRequest:
+    event: dict[str, object] = {
+        "learnerId": learner_id,
+        "eventId": event_id,
+        "type": "ANSWERED",
+        "contentId": "live-1",
+        **fields,
+    }
+    return GraphQLRequest(RECORD, variable_values={"input": event})
+
+
+def subscriber(service: Service) -> Client:
+    transport = WebsocketsTransport(
+        url=service.websocket, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+    )
+    return Client(transport=transport)
+
+
+async def next_unlock(updates: Any) -> dict[str, Any]:
+    result: dict[str, Any] = await asyncio.wait_for(anext(updates), timeout=15)
+    unlock: dict[str, Any] = result["achievementUnlocked"]
+    return unlock
+
+
+async def test_an_unlock_made_through_one_process_reaches_a_subscriber_of_another(
+    two_services: tuple[Service, Service], writer: Any
+) -> None:
+    learner = f"live-{uuid.uuid4().hex[:6]}"
+    async with subscriber(two_services[1]) as live:
+        updates = live.subscribe(GraphQLRequest(UNLOCKED, variable_values={"learnerId": learner}))
+        pending = asyncio.ensure_future(next_unlock(updates))
+        await asyncio.sleep(1)  # the subscription registers before the event is sent
+        payload = await writer.execute(record(learner, "e1", score=0.5))
+        unlock = await pending
+        await updates.aclose()
+
+    assert payload["recordEvent"]["newAchievements"] == [
+        {
+            "key": "first-event",
+            "title": "First Steps",
+            "description": "Recorded your first learning activity",
+            "badgeIcon": "👣",
+            "points": 10,
+        }
+    ]
+    assert unlock["key"] == "first-event"
+    assert unlock["seq"] == 1
+
+
+async def test_a_reconnecting_subscriber_gets_what_it_missed_then_live_unlocks(
+    two_services: tuple[Service, Service], writer: Any
+) -> None:
+    learner = f"live-{uuid.uuid4().hex[:6]}"
+    async with subscriber(two_services[1]) as live:
+        updates = live.subscribe(GraphQLRequest(UNLOCKED, variable_values={"learnerId": learner}))
+        pending = asyncio.ensure_future(next_unlock(updates))
+        await asyncio.sleep(1)
+        await writer.execute(record(learner, "e1", score=0.5))
+        seen = await pending
+        await updates.aclose()
+
+    # While disconnected: a perfect score unlocks "perfect-score".
+    await writer.execute(record(learner, "e2", contentId="live-2", score=1.0))
+
+    async with subscriber(two_services[1]) as live:
+        variables = {"learnerId": learner, "after": seen["id"]}
+        updates = live.subscribe(GraphQLRequest(UNLOCKED, variable_values=variables))
+        missed = await next_unlock(updates)
+        pending = asyncio.ensure_future(next_unlock(updates))
+        await asyncio.sleep(0.5)
+        # Live again: ten scored answers at 100% unlock the average-score achievements.
+        for n in range(10):
+            await writer.execute(record(learner, f"a{n}", score=1.0))
+        following = await pending
+        await updates.aclose()
+
+    assert missed["key"] == "perfect-score"
+    assert missed["seq"] == 2
+    assert following["seq"] == 3
