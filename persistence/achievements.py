@@ -183,5 +183,9 @@ class PointsRepository:
             )
 
     async def recent(self, learner_id: str, limit: int) -> list[PointsEntry]:
-        cursor: Any = self._collection.find({"learnerId": learner_id}).sort("at", -1).limit(limit)
+        cursor: Any = (
+            self._collection.find({"learnerId": learner_id})
+            .sort([("at", -1), ("_id", -1)])
+            .limit(limit)
+        )
         return [points_from_document(doc) async for doc in cursor]

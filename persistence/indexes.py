@@ -61,7 +61,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("learnerId", ASCENDING), ("key", ASCENDING)], unique=True, name="unlock_key"),
         IndexModel([("learnerId", ASCENDING), ("seq", ASCENDING)], unique=True, name="by_seq"),
     ],
-    POINTS: [IndexModel([("learnerId", ASCENDING), ("at", DESCENDING)], name="by_time")],
+    POINTS: [
+        IndexModel(
+            [("learnerId", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="by_time"
+        )
+    ],
 }
 
 

@@ -25,6 +25,11 @@ def error_extensions(error: DomainError) -> dict[str, object]:
     return extensions
 
 
+def as_graphql_error(error: DomainError) -> GraphQLError:
+    """For subscriptions, whose errors do not pass through the `ErrorCodes` extension."""
+    return GraphQLError(str(error), original_error=error, extensions=error_extensions(error))
+
+
 def _coded(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, DomainError):

@@ -24,13 +24,13 @@ def to_global_id(type_name: str, local_id: str) -> str:
     return base64.b64encode(f"{type_name}:{local_id}".encode()).decode()
 
 
-def from_global_id(global_id: str) -> tuple[str, str]:
+def from_global_id(global_id: str, field: str = "id") -> tuple[str, str]:
     try:
         type_name, _, local_id = base64.b64decode(global_id, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         type_name, local_id = "", ""
     if not type_name or not local_id:
-        raise InvalidInput("id", "is not a global id returned by this service")
+        raise InvalidInput(field, "is not a global id returned by this service")
     return type_name, local_id
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from domain.errors import InvalidInput
+from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
 from persistence.feed import SubscriberLagged
 from persistence.topics import PROGRESS_UPDATES
@@ -15,6 +15,7 @@ from resolvers.reading import MAX_PAGE, decode_cursor, encode_cursor
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection
 from schema.context import Info
+from schema.errors import as_graphql_error
 from schema.events import RecordEventInput, RecordEventResult, RecordEventsPayload
 from schema.gamification import (
     AchievementDefinition,
@@ -34,7 +35,7 @@ MAX_LEARNERS = 200
 
 def unlock_seq(unlock_id: str, learner_id: str) -> int:
     """The sequence number inside an AchievementUnlock id, checked to be this learner's."""
-    type_name, local_id = from_global_id(unlock_id)
+    type_name, local_id = from_global_id(unlock_id, "after")
     owner, _, seq = local_id.partition("|")
     if type_name != "AchievementUnlock" or owner != learner_id or not seq.isdigit():
         raise InvalidInput("after", "must be the id of one of this learner's unlocks")
@@ -217,19 +218,22 @@ class Subscription:
     async def achievement_unlocked(
         self, info: Info, learner_id: str, after: strawberry.ID | None = None
     ) -> AsyncGenerator[AchievementUnlock, None]:
-        access.check_can_read_learner(info.context.viewer, learner_id)
-        after_seq = None if after is None else unlock_seq(after, learner_id)
-        services = info.context.services
-        unlocks = gamification.follow_unlocks(
-            services.repositories, services.feed, learner_id, after=after_seq
-        )
         try:
+            access.check_can_read_learner(info.context.viewer, learner_id)
+            after_seq = None if after is None else unlock_seq(after, learner_id)
+            services = info.context.services
+            unlocks = gamification.follow_unlocks(
+                services.repositories, services.feed, learner_id, after=after_seq
+            )
             async for unlock in unlocks:
                 yield AchievementUnlock.from_domain(unlock)
         except SubscriberLagged:
-            raise InvalidInput(
+            lagged = InvalidInput(
                 "after", "the subscriber fell behind: subscribe again with the last id received"
-            ) from None
+            )
+            raise as_graphql_error(lagged) from None
+        except DomainError as error:
+            raise as_graphql_error(error) from None
 
     @strawberry.subscription(
         description="The learner's progress on an item, each time an event changes it."
@@ -237,7 +241,10 @@ class Subscription:
     async def progress_updated(
         self, info: Info, learner_id: str
     ) -> AsyncGenerator[ContentProgress, None]:
-        access.check_can_read_learner(info.context.viewer, learner_id)
+        try:
+            access.check_can_read_learner(info.context.viewer, learner_id)
+        except DomainError as error:
+            raise as_graphql_error(error) from None
         with info.context.services.feed.subscribe(PROGRESS_UPDATES, learner_id) as updates:
             async for progress in updates:
                 yield ContentProgress.from_domain(progress)
