@@ -11,8 +11,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -171,6 +171,17 @@ def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> 
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT once it has shut down, which ends the process on the
+    spot; the embedded database must be stopped first, so Cairn exits normally instead."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 async def serve(settings: Settings, *, seed_if_empty: bool) -> None:
     async with database_uri(settings) as uri:
         app = create_app(settings, uri, seed_if_empty=seed_if_empty)
@@ -178,7 +189,7 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> None:
             app, host=settings.host, port=settings.port, log_level=settings.log_level
         )
         log.info("GraphQL and GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
-        await uvicorn.Server(config).serve()
+        await _Server(config).serve()
 
 
 async def seed(settings: Settings) -> None:

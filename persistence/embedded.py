@@ -79,7 +79,10 @@ _LOG_TAIL_LINES = 25
 # What WiredTiger prints when another process has the folder open (checked on SecantusDB 0.7):
 #   .../WiredTiger.lock: handle-lock: fcntl: Resource temporarily unavailable
 #   WiredTiger database is already being managed by another process: Device or resource busy
-_FOLDER_IN_USE_MARKERS = ("already being managed by another process", "WiredTiger.lock")
+_FOLDER_IN_USE_MARKERS = (
+    "already being managed by another process",
+    "WiredTiger.lock: handle-lock",
+)
 _PORT_IN_USE_MARKERS = ("Address already in use",)
 _CONFIG_TEMPLATE = """\
 # SecantusDB settings for Cairn's embedded server (see `secantusd-py --help`), for instance:
@@ -394,9 +397,10 @@ async def embedded_mongodb(
 ) -> AsyncIterator[str]:
     """Run SecantusDB on a free port of ``host`` with its data in ``data_dir``; yield its URI.
 
-    Returns once the server answers ``ping``. On exit the server gets SIGTERM, then SIGKILL after
-    ``stop_timeout`` seconds; it has always exited (and been reaped) when this returns, so the
-    folder can be opened again at once. Raises :class:`EmbeddedServerError` when the server
+    Yields once the server answers ``ping``. On exit the server gets SIGTERM (unless it is
+    already stopping), then SIGKILL after ``stop_timeout`` seconds; it has always exited (and been
+    reaped) when this returns, so the folder can be opened again at once. Cancellation at any
+    point stops the server too. Raises :class:`EmbeddedServerError` when the server
     cannot start, for instance when another process uses the folder.
     """
     data_dir = _prepare_folder(data_dir)
@@ -539,7 +543,7 @@ class _Stopper:
         self.signalled_at: float | None = None
 
     def tick(self) -> bool:
-        """One step (blocking, a few ms); False once the grace period is over: kill it then."""
+        """One step (blocking, up to ~0.1 s); False once the grace is over: kill it then."""
         now = time.monotonic()
         if now >= self.deadline:
             return False

@@ -25,7 +25,7 @@ from persistence.embedded import (
 
 def _ping_sync(uri: str) -> dict[str, Any]:
     client: pymongo.MongoClient[dict[str, Any]]
-    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=2000) as client:
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=30_000) as client:  # slow when loaded
         status: dict[str, Any] = client.admin.command("serverStatus")
         client.admin.command("ping")
         return status
