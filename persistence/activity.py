@@ -78,13 +78,11 @@ class ActivityRepository:
         self, keys: Iterable[tuple[str, date]], session: Session
     ) -> dict[tuple[str, date], Versioned]:
         """Rollups with their versions for (learner, local day) pairs, in one command."""
-        wanted = {(learner, day.isoformat()) for learner, day in keys}
-        query = by_learner(wanted, "day")
+        query = by_learner(((learner, day.isoformat()) for learner, day in keys), "day")
         found: dict[tuple[str, date], Versioned] = {}
         async for doc in self._collection.find(query, session=session):
-            if (doc["learnerId"], doc["day"]) in wanted:
-                rollup = rollup_from_document(doc)
-                found[(rollup.learner_id, rollup.day)] = (rollup, doc["v"])
+            rollup = rollup_from_document(doc)
+            found[(rollup.learner_id, rollup.day)] = (rollup, doc["v"])
         return found
 
     async def save(

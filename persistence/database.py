@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -87,12 +88,12 @@ async def open_database(client: Any, name: str) -> Database:
     )
 
 
-def by_learner(pairs: set[tuple[str, Any]], field: str) -> Document:
-    """A filter for (learnerId, `field`) pairs: one `$in` per learner, each served by the
-    compound index, instead of a cross product of learners and values."""
-    grouped: dict[str, list[Any]] = {}
+def by_learner(pairs: Iterable[tuple[str, Any]], field: str) -> Document:
+    """A filter matching exactly the (learnerId, `field`) pairs: one `$in` per learner, each
+    served by the compound index, rather than a cross product of learners and values."""
+    grouped: dict[str, set[Any]] = {}
     for learner_id, value in pairs:
-        grouped.setdefault(learner_id, []).append(value)
+        grouped.setdefault(learner_id, set()).add(value)
     clauses = [
         {"learnerId": learner_id, field: {"$in": sorted(values)}}
         for learner_id, values in sorted(grouped.items())

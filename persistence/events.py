@@ -72,22 +72,17 @@ class EventRepository:
     async def find_by_keys(
         self, keys: Iterable[EventKey], session: Session
     ) -> dict[EventKey, StoredEvent]:
-        wanted = set(keys)
-        if not wanted:
-            return {}
-        query = by_learner(wanted, "eventId")
         projection = {"learnerId": 1, "eventId": 1, "fingerprint": 1, "outcome": 1}
-        found: dict[EventKey, StoredEvent] = {}
-        async for doc in self._collection.find(query, projection, session=session):
-            key = (doc["learnerId"], doc["eventId"])
-            if key in wanted:
-                found[key] = StoredEvent(
-                    learner_id=key[0],
-                    event_id=key[1],
-                    fingerprint=doc["fingerprint"],
-                    outcome=outcome_from_document(doc["outcome"]),
-                )
-        return found
+        cursor = self._collection.find(by_learner(keys, "eventId"), projection, session=session)
+        return {
+            (doc["learnerId"], doc["eventId"]): StoredEvent(
+                learner_id=doc["learnerId"],
+                event_id=doc["eventId"],
+                fingerprint=doc["fingerprint"],
+                outcome=outcome_from_document(doc["outcome"]),
+            )
+            async for doc in cursor
+        }
 
     async def insert_many(self, documents: Sequence[Document], session: Session) -> None:
         """Stores new events; one already stored means a concurrent writer won the race."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from domain.progress import ContentProgress, ProgressStatus
 from persistence.atomic import Session, write_versioned
@@ -74,14 +73,11 @@ class ProgressRepository:
         self, keys: Iterable[tuple[str, str]], session: Session
     ) -> dict[tuple[str, str], Versioned]:
         """Progress with its version for (learner, content) pairs, in one command."""
-        wanted = set(keys)
-        query = by_learner(wanted, "contentId")
-        found: dict[tuple[str, str], Versioned] = {}
-        async for doc in self._collection.find(query, session=session):
-            key = (doc["learnerId"], doc["contentId"])
-            if key in wanted:
-                found[key] = (progress_from_document(doc), doc["v"])
-        return found
+        cursor = self._collection.find(by_learner(keys, "contentId"), session=session)
+        return {
+            (doc["learnerId"], doc["contentId"]): (progress_from_document(doc), doc["v"])
+            async for doc in cursor
+        }
 
     async def save(
         self,
@@ -127,7 +123,3 @@ class ProgressRepository:
     async def find(self, learner_id: str, content_id: str) -> ContentProgress | None:
         doc = await self._collection.find_one({"learnerId": learner_id, "contentId": content_id})
         return None if doc is None else progress_from_document(doc)
-
-    async def count_for(self, learner_id: str, where: ProgressFilter) -> int:
-        query: Any = {"learnerId": learner_id, **where.query()}
-        return int(await self._collection.count_documents(query))

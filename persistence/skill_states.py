@@ -50,14 +50,11 @@ class SkillStateRepository:
         self, keys: Iterable[tuple[str, str]], session: Session
     ) -> dict[tuple[str, str], Versioned]:
         """Skill states with their versions for (learner, skill) pairs, in one command."""
-        wanted = set(keys)
-        query = by_learner(wanted, "skillId")
-        found: dict[tuple[str, str], Versioned] = {}
-        async for doc in self._collection.find(query, session=session):
-            key = (doc["learnerId"], doc["skillId"])
-            if key in wanted:
-                found[key] = (skill_state_from_document(doc), doc["v"])
-        return found
+        cursor = self._collection.find(by_learner(keys, "skillId"), session=session)
+        return {
+            (doc["learnerId"], doc["skillId"]): (skill_state_from_document(doc), doc["v"])
+            async for doc in cursor
+        }
 
     async def save(
         self, changes: Sequence[tuple[SkillState, int | None]], session: Session

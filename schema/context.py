@@ -38,7 +38,6 @@ class Context:
     services: Services
     loaders: Loaders
     viewer: Viewer = ANONYMOUS
-    extras: dict[str, object] = field(default_factory=dict)
 
     @property
     def repositories(self) -> Repositories:

@@ -6,10 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from mongomock_motor import AsyncMongoMockClient
 
-from persistence.database import Database
 from persistence.feed import QUEUE_SIZE, Feed, SubscriberLagged, Topic
+from tests.fakes import mongomock_database
 
 LOSSY: Topic[int] = Topic("lossy", "learnerId", lambda doc: int(doc["n"]))
 LOSSLESS: Topic[int] = Topic("lossless", "learnerId", lambda doc: int(doc["n"]), lossless=True)
@@ -17,11 +16,7 @@ LOSSLESS: Topic[int] = Topic("lossless", "learnerId", lambda doc: int(doc["n"]),
 
 @pytest.fixture
 def feed() -> Feed:
-    client: Any = AsyncMongoMockClient()
-    database = Database(
-        client=client, db=client["feed"], supports_transactions=False, supports_change_streams=False
-    )
-    return Feed(database, [LOSSY, LOSSLESS])
+    return Feed(mongomock_database("feed"), [LOSSY, LOSSLESS])
 
 
 async def drain(subscription: Any, count: int) -> list[int]:

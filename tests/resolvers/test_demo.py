@@ -2,22 +2,19 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from mongomock_motor import AsyncMongoMockClient
 
 from domain.events import EventType
 from domain.totals import LearnerTotals
-from persistence.database import Database
 from persistence.feed import Feed
-from persistence.indexes import ensure_indexes
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES
+from persistence.topics import TOPICS
 from resolvers.demo import CCP, PROFILES, SAA, DemoSeedError, demo_events, seed_demo
 from resolvers.recording import Recorder
 from tests.factories import NOW
+from tests.fakes import fake_repositories
 
 LEARNER_IDS = [profile.learner.id for profile in PROFILES]
 # Most tests seed a shorter window: mongomock checks unique indexes by scanning, so storing
@@ -27,16 +24,8 @@ SHORT = 2
 
 async def seeded_totals(*, seed: int) -> dict[str, LearnerTotals]:
     """Seeds a database of its own (the fixtures give one per test) and reads the totals back."""
-    client: Any = AsyncMongoMockClient(tz_aware=True)
-    database = Database(
-        client=client,
-        db=client["cairn_demo"],
-        supports_transactions=False,
-        supports_change_streams=False,
-    )
-    await ensure_indexes(database)
-    repositories = Repositories.over(database)
-    recorder = Recorder(repositories, Feed(database, [PROGRESS_UPDATES]))
+    repositories = await fake_repositories()
+    recorder = Recorder(repositories, Feed(repositories.database, TOPICS))
     await seed_demo(repositories, recorder, now=NOW, weeks=SHORT, seed=seed)
     return await totals_of(repositories)
 

@@ -1,43 +1,28 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import datetime
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 import strawberry
-from mongomock_motor import AsyncMongoMockClient
 
 from domain.catalog import ContentItem, Skill
-from persistence.database import Database
 from persistence.feed import Feed
-from persistence.indexes import ensure_indexes
-from persistence.repositories import Repositories
 from persistence.topics import TOPICS
-from resolvers.gamification import install_default_achievements
 from resolvers.recording import Recorder
 from schema import build_schema
 from schema.context import Services, new_context
 from tests.factories import NOW, content_item, skill
+from tests.fakes import fake_repositories
 
 Execute = Callable[..., Coroutine[Any, Any, dict[str, Any]]]
 
 
 @pytest.fixture
-async def services() -> AsyncIterator[Services]:
-    client: Any = AsyncMongoMockClient(tz_aware=True)
-    database = Database(
-        client=client,
-        db=client["cairn"],
-        supports_transactions=False,
-        supports_change_streams=False,
-    )
-    await ensure_indexes(database)
-    repositories = Repositories.over(database)
-    await install_default_achievements(repositories)
-    feed = Feed(database, TOPICS)
-    clock: Callable[[], datetime] = lambda: NOW  # noqa: E731
-    yield Services(repositories, feed, Recorder(repositories, feed), clock=clock)
+async def services() -> Services:
+    repositories = await fake_repositories()
+    feed = Feed(repositories.database, TOPICS)
+    return Services(repositories, feed, Recorder(repositories, feed), clock=lambda: NOW)
 
 
 @pytest.fixture(scope="session")
