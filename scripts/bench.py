@@ -27,9 +27,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import asyncio
+import contextlib
 import json
 import os
 import random
+import signal
 import statistics
 import tempfile
 import time
@@ -46,6 +48,7 @@ import strawberry
 from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
 from domain.events import MAX_BATCH, EventDraft, EventType, validate_event
 from domain.learners import Learner
+from domain.learning import EventOutcome
 from domain.progress import ContentProgress, advance
 from persistence.database import CommandCounter, Database, create_client, open_database
 from persistence.embedded import embedded_mongodb
@@ -243,7 +246,7 @@ def as_documents(
         start = ContentProgress(
             draft.learner_id, draft.content_id, items[draft.content_id].certification
         )
-        outcome = advance(start, event)
+        outcome = EventOutcome(progress=advance(start, event))
         documents.append(event_to_document(event, outcome=outcome, received_at=received_at))
     return documents
 
@@ -378,8 +381,13 @@ async def ingestion(bench: Bench) -> dict[str, float]:
         f"batch median {ms(statistics.median(raw_batches))}"
     )
     print(
-        f"   ratio GraphQL / raw     {ratio:10.2f}   aim >= {INGEST_AIM}: {verdict(ratio >= 0.5)}"
+        "   per batch, in order (s): GraphQL "
+        + " ".join(f"{t:.1f}" for t in graphql_batches)
+        + " | raw "
+        + " ".join(f"{t:.1f}" for t in raw_batches)
     )
+    met = verdict(ratio >= INGEST_AIM)
+    print(f"   ratio GraphQL / raw     {ratio:10.2f}   aim >= {INGEST_AIM}: {met}")
     return {
         "ingest_graphql_events_per_s": round(graphql_rate),
         "ingest_raw_events_per_s": round(raw_rate),
@@ -452,9 +460,8 @@ async def read_cost(bench: Bench) -> dict[str, float]:
             f"median {ms(medians[learner_id])}   p95 {ms(percentile(samples[learner_id], 95))}"
         )
     ratio = medians["heavy-100k"] / medians["light-1k"]
-    print(
-        f"   ratio of medians 100k / 1k  {ratio:6.2f}   aim <= {READ_AIM}: {verdict(ratio <= 1.3)}"
-    )
+    met = verdict(ratio <= READ_AIM)
+    print(f"   ratio of medians 100k / 1k  {ratio:6.2f}   aim <= {READ_AIM}: {met}")
     print(f"   (loading the 100k took {load_seconds:.1f} s: {rate(HEAVY_EVENTS, load_seconds)})")
     return {
         "read_1k_median_ms": round(medians["light-1k"] * 1000, 2),
@@ -469,12 +476,15 @@ async def read_cost(bench: Bench) -> dict[str, float]:
 # --- 3. commands per request --------------------------------------------------------------------
 
 
-async def commands_per_request(bench: Bench) -> dict[str, float]:
-    print(f"\n3. Database commands per request: learners(ids) over {FLEET} learners vs 2")
-    fleet = [f"fleet-{n:03d}" for n in range(FLEET)]
+FLEET_IDS = [f"fleet-{n:03d}" for n in range(FLEET)]
+
+
+async def seed_fleet(bench: Bench) -> None:
+    """The learners of section 3, recorded first: a batch over many learners costs more the
+    more events are stored (see the report), and this set-up is not what section 3 measures."""
     now = utc_now()
     drafts = bench.factory.drafts(
-        fleet,
+        FLEET_IDS,
         FLEET * FLEET_EVENTS_EACH,
         start=now - timedelta(days=20),
         end=now - timedelta(minutes=1),
@@ -482,6 +492,13 @@ async def commands_per_request(bench: Bench) -> dict[str, float]:
     )
     await bench.record(drafts)
 
+
+async def commands_per_request(bench: Bench) -> dict[str, float]:
+    print(
+        f"\n3. Database commands per request: learners(ids) over {FLEET} learners vs 2 "
+        f"({FLEET_EVENTS_EACH} events each)"
+    )
+    fleet = FLEET_IDS
     results: dict[int, tuple[int, float, Counter[str]]] = {}
     for size in (FLEET, 2):
         ids = fleet[:size]
@@ -508,19 +525,19 @@ async def commands_per_request(bench: Bench) -> dict[str, float]:
 
 
 @asynccontextmanager
-async def server_uri() -> AsyncIterator[tuple[str, str]]:
-    """(URI, description): the configured server, or a fresh embedded one in a temp folder."""
+async def server_uri() -> AsyncIterator[tuple[str, str, bool]]:
+    """(URI, description, external?): the configured server, else a fresh embedded one."""
     configured = os.environ.get(URI_ENV, "").strip()
     if configured:
-        yield configured, f"{URI_ENV}"
+        yield configured, URI_ENV, True
         return
     with tempfile.TemporaryDirectory(prefix="cairn-bench-") as folder:
         async with embedded_mongodb(Path(folder) / "db") as uri:
-            yield uri, "embedded SecantusDB, fresh temp folder"
+            yield uri, "embedded SecantusDB, fresh temp folder", False
 
 
 async def run() -> dict[str, float]:
-    async with server_uri() as (uri, where):
+    async with server_uri() as (uri, where, external):
         counter = CommandCounter()
         client = create_client(uri, listeners=[counter])
         name = f"cairn_bench_{uuid.uuid4().hex[:8]}"
@@ -550,6 +567,7 @@ async def run() -> dict[str, float]:
             print(f"Cairn benchmark: {where}, {transactions} transactions, database {name}")
             summary: dict[str, float] = {}
             started = time.perf_counter()
+            await seed_fleet(bench)
             summary |= await ingestion(bench)
             summary |= await read_cost(bench)
             summary |= await commands_per_request(bench)
@@ -557,14 +575,28 @@ async def run() -> dict[str, float]:
             print(f"\nTotal {summary['total_seconds']:.1f} s")
             return summary
         finally:
-            try:
-                await client.drop_database(name)
-            finally:
-                client.close()
+            if external:  # an embedded server's folder goes away with it
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.drop_database(name), timeout=30)
+            client.close()
+
+
+async def run_until_stopped() -> dict[str, float]:
+    """`run`, cancelled (so it still cleans up after itself) on SIGTERM as on Ctrl-C."""
+    task = asyncio.current_task()
+    assert task is not None
+    if sys.platform != "win32":
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await run()
 
 
 def main() -> int:
-    summary = asyncio.run(run())
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    try:
+        summary = asyncio.run(run_until_stopped())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("\nbench: interrupted; the server was stopped and its data removed", file=sys.stderr)
+        return 130
     print(json.dumps(summary, separators=(",", ":")))
     return 0
 
