@@ -11,7 +11,7 @@ from pymongo.errors import BulkWriteError
 from domain.achievements import AchievementDefinition, RuleType, Unlock
 from domain.points import PointsEntry, PointsSource
 from persistence.atomic import ConcurrentUpdate, Session
-from persistence.database import READ_BATCH, Database, Document
+from persistence.database import READ_BATCH, Database, Document, pair_id
 from persistence.indexes import ACHIEVEMENTS, POINTS, UNLOCKS
 
 
@@ -45,6 +45,8 @@ def definition_from_document(doc: Document) -> AchievementDefinition:
 
 def unlock_to_document(unlock: Unlock) -> Document:
     return {
+        # One document per learner and achievement: it unlocks once, whatever the concurrency.
+        "_id": pair_id(unlock.learner_id, unlock.key),
         "learnerId": unlock.learner_id,
         "key": unlock.key,
         "seq": unlock.seq,

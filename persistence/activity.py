@@ -8,10 +8,11 @@ from typing import TypeVar
 
 from domain.activity import ActivityBucket, DailyRollup
 from persistence.atomic import Session, write_versioned
-from persistence.database import READ_BATCH, Database, Document, by_learner
+from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
 from persistence.indexes import DAILY
 
 Versioned = tuple[DailyRollup, int]
+BREAKDOWNS = ("byCategory", "byDifficulty", "byHour", "byCertification")
 K = TypeVar("K", str, int)
 
 
@@ -48,6 +49,7 @@ def _breakdown_from_document(rows: list[Document]) -> dict[str, ActivityBucket]:
 
 def rollup_to_document(rollup: DailyRollup) -> Document:
     return {
+        "_id": pair_id(rollup.learner_id, rollup.day.isoformat()),
         "learnerId": rollup.learner_id,
         "day": rollup.day.isoformat(),
         "total": bucket_to_document(rollup.total),
@@ -78,7 +80,7 @@ class ActivityRepository:
         self, keys: Iterable[tuple[str, date]], session: Session
     ) -> dict[tuple[str, date], Versioned]:
         """Rollups with their versions for (learner, local day) pairs, in one command."""
-        query = by_learner(((learner, day.isoformat()) for learner, day in keys), "day")
+        query = pair_ids((learner, day.isoformat()) for learner, day in keys)
         found: dict[tuple[str, date], Versioned] = {}
         async for doc in self._collection.find(query, session=session):
             rollup = rollup_from_document(doc)
@@ -90,27 +92,25 @@ class ActivityRepository:
     ) -> None:
         await write_versioned(
             self._collection,
-            [
-                (
-                    {"learnerId": r.learner_id, "day": r.day.isoformat()},
-                    rollup_to_document(r),
-                    version,
-                )
-                for r, version in changes
-            ],
+            [(rollup_to_document(r), version) for r, version in changes],
             session,
         )
 
     async def between(
-        self, learner_ids: Sequence[str], first: date, last: date
+        self, learner_ids: Sequence[str], first: date, last: date, *, detail: bool = True
     ) -> dict[str, list[DailyRollup]]:
-        """Rollups of each learner from `first` to `last` inclusive, by day, in one command."""
+        """Rollups of each learner from `first` to `last` inclusive, by day, in one command.
+
+        Without `detail` the breakdowns stay on the server: a busy learner's days carry dozens
+        of them, and reading only the totals keeps the cost of a day the same for everyone.
+        """
         found: dict[str, list[DailyRollup]] = {learner_id: [] for learner_id in learner_ids}
         query = {
             "learnerId": {"$in": list(learner_ids)},
             "day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
         }
-        cursor = self._collection.find(query, batch_size=READ_BATCH)
+        projection = None if detail else {name: 0 for name in BREAKDOWNS}
+        cursor = self._collection.find(query, projection, batch_size=READ_BATCH)
         async for doc in cursor.sort([("learnerId", 1), ("day", 1)]):
             found[doc["learnerId"]].append(rollup_from_document(doc))
         return found

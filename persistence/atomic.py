@@ -31,30 +31,32 @@ class ConcurrentUpdate(Exception):
 
 
 def versioned_writes(
-    changes: Sequence[tuple[Document, Document, int | None]],
+    changes: Sequence[tuple[Document, int | None]],
 ) -> tuple[list[InsertOne[Document] | ReplaceOne[Document]], int]:
-    """Bulk operations for (key filter, new document, version read or None if absent)."""
+    """Bulk operations for (new document with its `_id`, version read or None if absent)."""
     ops: list[InsertOne[Document] | ReplaceOne[Document]] = []
     replaces = 0
-    for key, document, version in changes:
+    for document, version in changes:
         if version is None:
             ops.append(InsertOne({**document, "v": 1}))
         else:
-            ops.append(ReplaceOne({**key, "v": version}, {**document, "v": version + 1}))
+            key = {"_id": document["_id"], "v": version}
+            ops.append(ReplaceOne(key, {**document, "v": version + 1}))
             replaces += 1
     return ops, replaces
 
 
 async def write_versioned(
     collection: Any,
-    changes: Sequence[tuple[Document, Document, int | None]],
+    changes: Sequence[tuple[Document, int | None]],
     session: Session,
 ) -> None:
     if not changes:
         return
     ops, replaces = versioned_writes(changes)
     try:
-        result = await collection.bulk_write(ops, ordered=True, session=session)
+        # Unordered: the server may group inserts and replaces into one command each.
+        result = await collection.bulk_write(ops, ordered=False, session=session)
     except BulkWriteError as error:
         if _is_duplicate(error):
             raise ConcurrentUpdate(collection.name) from error

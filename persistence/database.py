@@ -88,16 +88,14 @@ async def open_database(client: Any, name: str) -> Database:
     )
 
 
-def by_learner(pairs: Iterable[tuple[str, Any]], field: str) -> Document:
-    """A filter matching exactly the (learnerId, `field`) pairs: one `$in` per learner, each
-    served by the compound index, rather than a cross product of learners and values."""
-    grouped: dict[str, set[Any]] = {}
-    for learner_id, value in pairs:
-        grouped.setdefault(learner_id, set()).add(value)
-    clauses = [
-        {"learnerId": learner_id, field: {"$in": sorted(values)}}
-        for learner_id, values in sorted(grouped.items())
-    ]
-    if len(clauses) == 1:
-        return clauses[0]
-    return {"$or": clauses} if clauses else {"learnerId": {"$in": []}}
+def pair_id(learner_id: str, key: str) -> str:
+    """The `_id` of a learner's document for `key` (an item, skill, day, event or achievement).
+
+    Ids never contain '|', so the pair is unambiguous. A single-field `_id` lookup is what every
+    server serves from its primary index; a filter over two fields with `$in` or `$or` may not be.
+    """
+    return f"{learner_id}|{key}"
+
+
+def pair_ids(pairs: Iterable[tuple[str, str]]) -> Document:
+    return {"_id": {"$in": sorted({pair_id(learner_id, key) for learner_id, key in pairs})}}

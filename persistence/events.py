@@ -12,7 +12,7 @@ from domain.events import EventType, LearningEvent
 from domain.learning import EventOutcome
 from persistence.achievements import unlock_from_document, unlock_to_document
 from persistence.atomic import ConcurrentUpdate, Session
-from persistence.database import Database, Document, by_learner
+from persistence.database import Database, Document, pair_id, pair_ids
 from persistence.indexes import EVENTS
 from persistence.progress import progress_from_document, progress_to_document
 
@@ -49,6 +49,7 @@ def event_to_document(
     event: LearningEvent, *, outcome: EventOutcome, received_at: datetime
 ) -> Document:
     return {
+        "_id": pair_id(event.learner_id, event.event_id),
         "learnerId": event.learner_id,
         "eventId": event.event_id,
         "type": event.type.value,
@@ -73,7 +74,7 @@ class EventRepository:
         self, keys: Iterable[EventKey], session: Session
     ) -> dict[EventKey, StoredEvent]:
         projection = {"learnerId": 1, "eventId": 1, "fingerprint": 1, "outcome": 1}
-        cursor = self._collection.find(by_learner(keys, "eventId"), projection, session=session)
+        cursor = self._collection.find(pair_ids(keys), projection, session=session)
         return {
             (doc["learnerId"], doc["eventId"]): StoredEvent(
                 learner_id=doc["learnerId"],

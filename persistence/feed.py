@@ -110,6 +110,9 @@ class Feed:
         finally:
             subscription.close()
 
+    def subscriber_count(self, topic: Topic[Any], key: str) -> int:
+        return len(self._subscribers.get((topic.collection, key), ()))
+
     def publish(self, topic: Topic[T], key: str, value: T) -> None:
         """Called by writers after commit; a no-op when the change stream delivers instead."""
         if not self.cross_process:

@@ -23,17 +23,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("certification", ASCENDING), ("_id", ASCENDING)], name="by_certification"),
     ],
     SKILLS: [IndexModel([("domain", ASCENDING), ("_id", ASCENDING)], name="by_domain")],
+    # Events and per-learner derived documents are keyed by `_id` = "learner|key" (pair_id):
+    # for events that is the idempotency key (a client's event id is unique per learner), for
+    # unlocks the rule that an achievement unlocks once per learner.
     EVENTS: [
-        # The idempotency key: a client's event id is unique per learner.
-        IndexModel(
-            [("learnerId", ASCENDING), ("eventId", ASCENDING)], unique=True, name="event_key"
-        ),
         IndexModel([("learnerId", ASCENDING), ("occurredAt", DESCENDING)], name="by_time"),
     ],
     PROGRESS: [
-        IndexModel(
-            [("learnerId", ASCENDING), ("contentId", ASCENDING)], unique=True, name="progress_key"
-        ),
+        IndexModel([("learnerId", ASCENDING), ("contentId", ASCENDING)], name="by_content"),
         IndexModel(
             [("learnerId", ASCENDING), ("status", ASCENDING), ("contentId", ASCENDING)],
             name="by_status",
@@ -49,16 +46,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
     ],
     SKILL_STATES: [
-        IndexModel(
-            [("learnerId", ASCENDING), ("skillId", ASCENDING)], unique=True, name="skill_key"
-        ),
+        IndexModel([("learnerId", ASCENDING), ("skillId", ASCENDING)], name="by_skill"),
     ],
     DAILY: [
-        IndexModel([("learnerId", ASCENDING), ("day", ASCENDING)], unique=True, name="day_key"),
+        IndexModel([("learnerId", ASCENDING), ("day", ASCENDING)], name="by_day"),
     ],
     UNLOCKS: [
-        # An achievement unlocks at most once per learner, whatever the concurrency.
-        IndexModel([("learnerId", ASCENDING), ("key", ASCENDING)], unique=True, name="unlock_key"),
         IndexModel([("learnerId", ASCENDING), ("seq", ASCENDING)], unique=True, name="by_seq"),
     ],
     POINTS: [

@@ -55,6 +55,7 @@ class ActivityKey:
     learner_id: str
     first: date
     last: date
+    detail: bool = True  # with the breakdowns by category, difficulty, hour and certification
 
 
 class Loaders:
@@ -108,11 +109,19 @@ class Loaders:
         return [pages[key] for key in keys]
 
     async def _activity(self, keys: list[ActivityKey]) -> list[list[DailyRollup]]:
-        first = min(key.first for key in keys)
-        last = max(key.last for key in keys)
-        found = await self._repos.activity.between([k.learner_id for k in keys], first, last)
+        # One command per level of detail, over the union of the ranges asked for.
+        found: dict[bool, dict[str, list[DailyRollup]]] = {}
+        for detail in {key.detail for key in keys}:
+            group = [key for key in keys if key.detail == detail]
+            found[detail] = await self._repos.activity.between(
+                sorted({key.learner_id for key in group}),
+                min(key.first for key in group),
+                max(key.last for key in group),
+                detail=detail,
+            )
         return [
-            [r for r in found[key.learner_id] if key.first <= r.day <= key.last] for key in keys
+            [r for r in found[key.detail][key.learner_id] if key.first <= r.day <= key.last]
+            for key in keys
         ]
 
     async def _catalog_counts(self, keys: list[str]) -> list[CatalogCounts]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from domain.progress import ContentProgress, ProgressStatus
 from persistence.atomic import Session, write_versioned
-from persistence.database import READ_BATCH, Database, Document, by_learner
+from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
 from persistence.indexes import PROGRESS
 
 Versioned = tuple[ContentProgress, int]
@@ -15,6 +15,7 @@ Versioned = tuple[ContentProgress, int]
 
 def progress_to_document(progress: ContentProgress) -> Document:
     return {
+        "_id": pair_id(progress.learner_id, progress.content_id),
         "learnerId": progress.learner_id,
         "contentId": progress.content_id,
         "certification": progress.certification,
@@ -73,7 +74,7 @@ class ProgressRepository:
         self, keys: Iterable[tuple[str, str]], session: Session
     ) -> dict[tuple[str, str], Versioned]:
         """Progress with its version for (learner, content) pairs, in one command."""
-        cursor = self._collection.find(by_learner(keys, "contentId"), session=session)
+        cursor = self._collection.find(pair_ids(keys), session=session)
         return {
             (doc["learnerId"], doc["contentId"]): (progress_from_document(doc), doc["v"])
             async for doc in cursor
@@ -86,14 +87,7 @@ class ProgressRepository:
     ) -> None:
         await write_versioned(
             self._collection,
-            [
-                (
-                    {"learnerId": p.learner_id, "contentId": p.content_id},
-                    progress_to_document(p),
-                    version,
-                )
-                for p, version in changes
-            ],
+            [(progress_to_document(p), version) for p, version in changes],
             session,
         )
 

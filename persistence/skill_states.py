@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from domain.mastery import SkillState
 from persistence.atomic import Session, write_versioned
-from persistence.database import READ_BATCH, Database, Document, by_learner
+from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
 from persistence.indexes import SKILL_STATES
 
 Versioned = tuple[SkillState, int]
@@ -14,6 +14,7 @@ Versioned = tuple[SkillState, int]
 
 def skill_state_to_document(state: SkillState) -> Document:
     return {
+        "_id": pair_id(state.learner_id, state.skill_id),
         "learnerId": state.learner_id,
         "skillId": state.skill_id,
         "pKnown": state.p_known,
@@ -50,7 +51,7 @@ class SkillStateRepository:
         self, keys: Iterable[tuple[str, str]], session: Session
     ) -> dict[tuple[str, str], Versioned]:
         """Skill states with their versions for (learner, skill) pairs, in one command."""
-        cursor = self._collection.find(by_learner(keys, "skillId"), session=session)
+        cursor = self._collection.find(pair_ids(keys), session=session)
         return {
             (doc["learnerId"], doc["skillId"]): (skill_state_from_document(doc), doc["v"])
             async for doc in cursor
@@ -61,14 +62,7 @@ class SkillStateRepository:
     ) -> None:
         await write_versioned(
             self._collection,
-            [
-                (
-                    {"learnerId": s.learner_id, "skillId": s.skill_id},
-                    skill_state_to_document(s),
-                    version,
-                )
-                for s, version in changes
-            ],
+            [(skill_state_to_document(s), version) for s, version in changes],
             session,
         )
 

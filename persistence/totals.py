@@ -87,7 +87,7 @@ class TotalsRepository:
     ) -> None:
         await write_versioned(
             self._collection,
-            [({"_id": t.learner_id}, totals_to_document(t), version) for t, version in changes],
+            [(totals_to_document(t), version) for t, version in changes],
             session,
         )
 

@@ -22,6 +22,7 @@ from schema.progress import (
     ProgressStatus,
     SkillMastery,
 )
+from schema.selection import BREAKDOWN_FIELDS, selects_any
 
 
 @strawberry.type(description="A person who learns; their days follow their IANA time zone.")
@@ -104,7 +105,11 @@ class Learner(Node):
             self.value, now=info.context.now(), first=from_, last=to
         )
         days = await reading.daily_activity(
-            info.context.loaders, self.value, first=first, last=last
+            info.context.loaders,
+            self.value,
+            first=first,
+            last=last,
+            detail=selects_any(info, BREAKDOWN_FIELDS),
         )
         return [DailyActivity.from_domain(day) for day in days]
 
@@ -150,6 +155,7 @@ class Learner(Node):
             self.value,
             now=info.context.now(),
             settings=info.context.services.gamification,
+            trend_detail=selects_any(info, BREAKDOWN_FIELDS, "performanceTrend"),
         )
         return Dashboard.from_domain(value)
 

@@ -1,4 +1,4 @@
-"""Cairn's benchmark: ingestion throughput, read cost against history, commands per request.
+"""Cairn's benchmark: ingestion, read cost against history, commands per request, live unlocks.
 
     .venv/bin/python scripts/bench.py            (or: make bench)
 
@@ -8,10 +8,14 @@ of its own, dropped afterwards). The GraphQL operations run in-process through
 ``schema.execute``: parsing, validation and input coercion are included, HTTP is not.
 
 1. Batch ingestion: ``recordEvents`` in batches of 1,000 against a raw motor ``insert_many`` of
-   1,000 equivalent event documents (same indexes, separate collection), interleaved.
-2. Read cost against history: a learner's analytics and last 30 days of activity, for a learner
-   with 1,000 events and one with 100,000.
+   1,000 equivalent event documents (same indexes, separate collection), interleaved; once as
+   offline syncs (one learner per batch) and once with 20 learners mixed in every batch.
+2. Read cost against history: a learner's analytics and last 30 days of activity, and the
+   learner dashboard, for a learner with 1,000 events and one with 100,000.
 3. Database commands for one request over 200 learners against the same over 2.
+4. Unlock latency, from sending the mutation to receipt by subscribers of the
+   ``achievementUnlocked`` subscription (through the change stream), with 1 and with 1,000
+   subscribers on this process.
 
 The report ends with a single-line JSON summary.
 """
@@ -45,6 +49,7 @@ from typing import Any
 
 import strawberry
 
+from domain.achievements import AchievementDefinition, RuleType
 from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
 from domain.events import MAX_BATCH, EventDraft, EventType, validate_event
 from domain.learners import Learner
@@ -56,7 +61,8 @@ from persistence.events import event_to_document
 from persistence.feed import Feed
 from persistence.indexes import EVENTS, INDEXES, ensure_indexes
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES
+from persistence.topics import TOPICS, UNLOCKS_FEED
+from resolvers.gamification import install_default_achievements
 from resolvers.recording import Recorder
 from schema import build_schema
 from schema.context import Services, new_context, utc_now
@@ -64,11 +70,13 @@ from schema.context import Services, new_context, utc_now
 URI_ENV = "CAIRN_BENCH_MONGODB_URI"
 SEED = 20260310
 
-INGEST_BATCHES = 10
+# CAIRN_BENCH_QUICK=1: a smaller run that checks the script works (its figures mean little).
+QUICK = os.environ.get("CAIRN_BENCH_QUICK", "") not in ("", "0")
+INGEST_BATCHES = 2 if QUICK else 10
 INGEST_LEARNERS = 20
 CATALOG_ITEMS = 50
 LIGHT_EVENTS = 1_000
-HEAVY_EVENTS = 100_000
+HEAVY_EVENTS = 10_000 if QUICK else 100_000
 HISTORY_DAYS = 365
 READ_RUNS = 30
 READ_WARMUP = 3
@@ -100,6 +108,24 @@ query($id: String!, $from: Date!, $to: Date!) {{
     dailyActivity(from: $from, to: $to) {{ date events timeSpentSeconds averageScore }}
   }}
 }}
+"""
+
+DASHBOARD_READ = """
+query($id: String!) {
+  learner(id: $id) {
+    dashboard {
+      overallAnalytics { completionRate averageScore timeSpentHours contentViewed }
+      activitySummary { studyStreakDays totalInteractions weeklyAverageMinutes
+                        mostActiveCertification }
+      certificationProgress { certification completionRate averageScore }
+      performanceTrend { date events timeSpentSeconds averageScore }
+      recentAchievements { title description badgeIcon points unlockedAt }
+      totalPoints
+      level { name pointsToNextLevel }
+      recommendations { kind message }
+    }
+  }
+}
 """
 
 LEARNERS_READ = f"""
@@ -313,8 +339,8 @@ class Bench:
 
 async def ingestion(bench: Bench) -> dict[str, float]:
     print(
-        f"\n1. Batch ingestion: {INGEST_BATCHES} x {MAX_BATCH:,} events, {INGEST_LEARNERS} "
-        f"learners, {CATALOG_ITEMS}-item catalog"
+        f"\n1. Batch ingestion: {INGEST_BATCHES} x {MAX_BATCH:,} events per mode, "
+        f"{INGEST_LEARNERS} learners, {CATALOG_ITEMS}-item catalog"
     )
     print("   recordEvents runs in-process via schema.execute: GraphQL parsing, validation and")
     print("   input coercion included, HTTP and JSON decoding excluded; raw = motor insert_many of")
@@ -322,21 +348,40 @@ async def ingestion(bench: Bench) -> dict[str, float]:
     learners = [f"learner-{n:02d}" for n in range(INGEST_LEARNERS)]
     zones = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
     for n, learner_id in enumerate(learners):
-        await bench.services.repositories.learners.upsert(
-            Learner(id=learner_id, display_name=f"Learner {n}", time_zone=zones[n % len(zones)])
-        )
+        for tag in ("sync", "mixed"):
+            await bench.services.repositories.learners.upsert(
+                Learner(
+                    id=f"{learner_id}-{tag}",
+                    display_name=f"Learner {n}",
+                    time_zone=zones[n % len(zones)],
+                )
+            )
     raw = bench.database[f"bench_raw_{EVENTS}"]
     await raw.create_indexes(INDEXES[EVENTS])
 
-    # Each batch is an offline sync covering the next few days, up to a minute ago.
+    summary: dict[str, float] = {}
+    for mode, per_batch in (("offline sync, 1 learner a batch", 1), ("mixed", INGEST_LEARNERS)):
+        summary |= await ingest(bench, raw, learners, mode=mode, learners_per_batch=per_batch)
+    return summary
+
+
+async def ingest(
+    bench: Bench, raw: Any, learners: list[str], *, mode: str, learners_per_batch: int
+) -> dict[str, float]:
+    """Each batch covers the next few days of its learners' activity, up to a minute ago."""
     now = utc_now()
     rounds = INGEST_BATCHES + 1  # the first is the warm-up
     days = 3
+    tag = "sync" if learners_per_batch == 1 else "mixed"
     batches: list[tuple[list[dict[str, Any]], list[EventDraft]]] = []
     for n in range(rounds):
         end = now - timedelta(days=days * (rounds - 1 - n), minutes=1)
+        if learners_per_batch == 1:
+            who = [f"{learners[n % len(learners)]}-{tag}"]
+        else:
+            who = [f"{learner}-{tag}" for learner in learners[:learners_per_batch]]
         drafts = bench.factory.drafts(
-            learners, MAX_BATCH, start=end - timedelta(days=days), end=end, tag=f"ingest-{n:02d}"
+            who, MAX_BATCH, start=end - timedelta(days=days), end=end, tag=f"{tag}-{n:02d}"
         )
         batches.append(([as_graphql_input(d) for d in drafts], drafts))
 
@@ -372,6 +417,7 @@ async def ingestion(bench: Bench) -> dict[str, float]:
     graphql_rate = events / graphql_seconds
     raw_rate = events / raw_seconds
     ratio = graphql_rate / raw_rate
+    print(f"   -- {mode}")
     print(
         f"   recordEvents (GraphQL)  {rate(events, graphql_seconds)}   "
         f"batch median {ms(statistics.median(graphql_batches))}"
@@ -389,9 +435,9 @@ async def ingestion(bench: Bench) -> dict[str, float]:
     met = verdict(ratio >= INGEST_AIM)
     print(f"   ratio GraphQL / raw     {ratio:10.2f}   aim >= {INGEST_AIM}: {met}")
     return {
-        "ingest_graphql_events_per_s": round(graphql_rate),
-        "ingest_raw_events_per_s": round(raw_rate),
-        "ingest_ratio": round(ratio, 3),
+        f"ingest_{tag}_graphql_events_per_s": round(graphql_rate),
+        f"ingest_{tag}_raw_events_per_s": round(raw_rate),
+        f"ingest_{tag}_ratio": round(ratio, 3),
     }
 
 
@@ -462,8 +508,35 @@ async def read_cost(bench: Bench) -> dict[str, float]:
     ratio = medians["heavy-100k"] / medians["light-1k"]
     met = verdict(ratio <= READ_AIM)
     print(f"   ratio of medians 100k / 1k  {ratio:6.2f}   aim <= {READ_AIM}: {met}")
+
+    print(f"   learner dashboard, {READ_RUNS} runs each")
+
+    async def dashboard(learner_id: str) -> None:
+        data = await bench.execute(DASHBOARD_READ, id=learner_id)
+        if len(data["learner"]["dashboard"]["performanceTrend"]) != 30:
+            raise RuntimeError(f"unexpected dashboard for {learner_id}")
+
+    for learner_id in learners:
+        for _ in range(READ_WARMUP):
+            await dashboard(learner_id)
+    boards: dict[str, list[float]] = {learner_id: [] for learner_id in learners}
+    for n in range(READ_RUNS):
+        order = list(learners) if n % 2 == 0 else list(reversed(learners))
+        for learner_id in order:
+            boards[learner_id].append(await timed(dashboard(learner_id)))
+    board_medians = {key: statistics.median(values) for key, values in boards.items()}
+    for learner_id, expected in learners.items():
+        print(
+            f"   {expected:>9,} events   median {ms(board_medians[learner_id])}   "
+            f"p95 {ms(percentile(boards[learner_id], 95))}"
+        )
+    board_ratio = board_medians["heavy-100k"] / board_medians["light-1k"]
+    print(f"   ratio of medians 100k / 1k  {board_ratio:6.2f}")
     print(f"   (loading the 100k took {load_seconds:.1f} s: {rate(HEAVY_EVENTS, load_seconds)})")
     return {
+        "dashboard_1k_median_ms": round(board_medians["light-1k"] * 1000, 2),
+        "dashboard_100k_median_ms": round(board_medians["heavy-100k"] * 1000, 2),
+        "dashboard_ratio": round(board_ratio, 3),
         "read_1k_median_ms": round(medians["light-1k"] * 1000, 2),
         "read_1k_p95_ms": round(percentile(samples["light-1k"], 95) * 1000, 2),
         "read_100k_median_ms": round(medians["heavy-100k"] * 1000, 2),
@@ -521,6 +594,113 @@ async def commands_per_request(bench: Bench) -> dict[str, float]:
     return {"commands_200_learners": results[FLEET][0], "commands_2_learners": results[2][0]}
 
 
+# --- 4. unlock latency --------------------------------------------------------------------------
+
+UNLOCKED = """
+subscription($learnerId: String!) {
+  achievementUnlocked(learnerId: $learnerId) { key seq title badgeIcon points }
+}
+"""
+RECORD_EVENT = """
+mutation($input: RecordEventInput!) { recordEvent(input: $input) { status } }
+"""
+LATENCY_UNLOCKS = 10 if QUICK else 120  # samples per run: one achievement per completion
+
+
+async def unlock_latency(bench: Bench) -> dict[str, float]:
+    """Each completion unlocks one achievement made for the purpose (the nth completion the
+    `bench-n` one); every subscriber follows the same learner, so one unlock fans out to all."""
+    print(
+        f"\n4. Unlock latency: recordEvent sent -> achievementUnlocked received, "
+        f"{LATENCY_UNLOCKS} unlocks per run, through the change stream"
+    )
+    repos = bench.services.repositories
+    await repos.content.upsert_many(
+        [
+            ContentItem(id=f"lat-{n:03d}", title=f"Latency item {n}", kind=ContentKind.LESSON)
+            for n in range(1, LATENCY_UNLOCKS + 1)
+        ]
+    )
+    for n in range(1, LATENCY_UNLOCKS + 1):
+        await repos.achievements.upsert(
+            AchievementDefinition(
+                key=f"bench-{n:03d}",
+                title=f"{n} completions",
+                description="benchmark",
+                icon="*",
+                points=1,
+                rule=RuleType.COMPLETIONS,
+                threshold=n,
+            )
+        )
+    feed = bench.services.feed
+    await feed.start()
+    summary: dict[str, float] = {}
+    try:
+        for subscribers in (1, 1000):
+            samples = await _latency_run(bench, subscribers)
+            p50, p99 = percentile(samples, 50), percentile(samples, 99)
+            print(
+                f"   {subscribers:>5,} subscriber(s)  p50 {ms(p50)}   p99 {ms(p99)}   "
+                f"({len(samples):,} receipts)"
+            )
+            summary[f"unlock_{subscribers}_p50_ms"] = round(p50 * 1000, 2)
+            summary[f"unlock_{subscribers}_p99_ms"] = round(p99 * 1000, 2)
+    finally:
+        await feed.stop()
+    return summary
+
+
+async def _latency_run(bench: Bench, subscribers: int) -> list[float]:
+    learner_id = f"latency-{subscribers}"
+    feed = bench.services.feed
+    sent: dict[str, float] = {}
+    received: list[float] = []
+    pending: dict[str, int] = {}
+    everyone = asyncio.Event()
+
+    async def follow() -> None:
+        results = await bench.schema.subscribe(
+            UNLOCKED,
+            variable_values={"learnerId": learner_id},
+            context_value=new_context(bench.services),
+        )
+        assert not isinstance(results, strawberry.types.ExecutionResult)
+        async for result in results:
+            if result.errors or result.data is None:
+                raise RuntimeError(f"subscription failed: {result.errors}")
+            key = result.data["achievementUnlocked"]["key"]
+            if key in sent:
+                received.append(time.perf_counter() - sent[key])
+                pending[key] -= 1
+                if pending[key] == 0:
+                    everyone.set()
+
+    tasks = [asyncio.create_task(follow()) for _ in range(subscribers)]
+    try:
+        # Subscriptions register as their generators start; nothing signals that.
+        while feed.subscriber_count(UNLOCKS_FEED, learner_id) < subscribers:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        for n in range(1, LATENCY_UNLOCKS + 1):
+            key = f"bench-{n:03d}"
+            event = {
+                "learnerId": learner_id,
+                "eventId": f"done-{n}",
+                "type": "COMPLETED",
+                "contentId": f"lat-{n:03d}",
+            }
+            everyone.clear()
+            pending[key] = subscribers
+            sent[key] = time.perf_counter()
+            await bench.execute(RECORD_EVENT, input=event)
+            await asyncio.wait_for(everyone.wait(), timeout=60)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return received
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -545,7 +725,7 @@ async def run() -> dict[str, float]:
             database = await open_database(client, name)
             await ensure_indexes(database)
             repositories = Repositories.over(database)
-            feed = Feed(database, [PROGRESS_UPDATES])  # never started: nobody subscribes
+            feed = Feed(database, TOPICS)  # started for section 4 only
             services = Services(
                 repositories=repositories,
                 feed=feed,
@@ -553,6 +733,7 @@ async def run() -> dict[str, float]:
                 clock=utc_now,
             )
             skills, items = build_catalog()
+            await install_default_achievements(repositories)
             await repositories.skills.upsert_many(skills)
             await repositories.content.upsert_many(items)
             bench = Bench(
@@ -571,6 +752,7 @@ async def run() -> dict[str, float]:
             summary |= await ingestion(bench)
             summary |= await read_cost(bench)
             summary |= await commands_per_request(bench)
+            summary |= await unlock_latency(bench)
             summary["total_seconds"] = round(time.perf_counter() - started, 1)
             print(f"\nTotal {summary['total_seconds']:.1f} s")
             return summary

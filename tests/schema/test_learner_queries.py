@@ -171,3 +171,54 @@ async def test_unexpected_errors_are_masked(
     [error] = result["errors"]
     assert error["message"] == "Internal server error"
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+
+
+async def test_breakdowns_are_read_when_asked_for_through_a_fragment(execute: Execute) -> None:
+    await execute(RECORD, input=event("e1"))
+    query = """
+    fragment Slices on DailyActivity { byCategory { key events } }
+    query {
+      learner(id: "ada") {
+        plain: dailyActivity(from: "2026-03-10", to: "2026-03-10") { events byHour { key } }
+        detailed: dailyActivity(from: "2026-03-10", to: "2026-03-10") { events ...Slices }
+        dashboard { performanceTrend { ... on DailyActivity { byDifficulty { key } } } }
+      }
+    }
+    """
+
+    result = await execute(query)
+
+    learner = result["data"]["learner"]
+    assert learner["plain"] == [{"events": 1, "byHour": [{"key": "8"}]}]
+    assert learner["detailed"] == [{"events": 1, "byCategory": [{"key": "EC2", "events": 1}]}]
+    assert learner["dashboard"]["performanceTrend"][-1] == {
+        "byDifficulty": [{"key": "intermediate"}]
+    }
+
+
+async def test_days_without_breakdowns_still_carry_their_totals(execute: Execute) -> None:
+    await execute(RECORD, input=event("e1"))
+
+    result = await execute(
+        '{ learner(id: "ada") { dailyActivity(from: "2026-03-10", to: "2026-03-10")'
+        " { events answered averageScore timeSpentSeconds } } }"
+    )
+
+    assert result["data"]["learner"]["dailyActivity"] == [
+        {"events": 1, "answered": 1, "averageScore": 80.0, "timeSpentSeconds": 1800.0}
+    ]
+
+
+async def test_a_raw_score_is_scaled_and_metadata_kept_through_a_batch(execute: Execute) -> None:
+    raw = event("raw-1", rawScore={"raw": 8, "min": 0, "max": 10}, metadata={"attempt": 2})
+    del raw["score"]
+
+    result = await execute(
+        """mutation($inputs: [RecordEventInput!]!) {
+          recordEvents(inputs: $inputs) { results { status progress { bestScore } } }
+        }""",
+        inputs=[raw],
+    )
+
+    [outcome] = result["data"]["recordEvents"]["results"]
+    assert outcome == {"status": "RECORDED", "progress": {"bestScore": 80.0}}
