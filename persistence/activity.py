@@ -6,13 +6,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TypeVar
 
+from pymongo import ReplaceOne
+
 from domain.activity import ActivityBucket, DailyRollup
 from persistence.atomic import Session, write_versioned
 from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
-from persistence.indexes import DAILY
+from persistence.indexes import DAILY, DAILY_BREAKDOWNS
 
 Versioned = tuple[DailyRollup, int]
-BREAKDOWNS = ("byCategory", "byDifficulty", "byHour", "byCertification")
 K = TypeVar("K", str, int)
 
 
@@ -47,70 +48,98 @@ def _breakdown_from_document(rows: list[Document]) -> dict[str, ActivityBucket]:
     return {row["key"]: bucket_from_document(row) for row in rows}
 
 
-def rollup_to_document(rollup: DailyRollup) -> Document:
-    return {
-        "_id": pair_id(rollup.learner_id, rollup.day.isoformat()),
+def rollup_to_documents(rollup: DailyRollup) -> tuple[Document, Document]:
+    """The day's totals and, in a document of its own, its breakdowns (same `_id`)."""
+    key = pair_id(rollup.learner_id, rollup.day.isoformat())
+    day = {
+        "_id": key,
         "learnerId": rollup.learner_id,
         "day": rollup.day.isoformat(),
         "total": bucket_to_document(rollup.total),
+    }
+    breakdowns = {
+        "_id": key,
         "byCategory": _breakdown_to_document(rollup.by_category),
         "byDifficulty": _breakdown_to_document(rollup.by_difficulty),
         "byHour": _breakdown_to_document(rollup.by_hour),
         "byCertification": _breakdown_to_document(rollup.by_certification),
     }
+    return day, breakdowns
 
 
-def rollup_from_document(doc: Document) -> DailyRollup:
+def rollup_from_documents(day: Document, breakdowns: Document | None) -> DailyRollup:
+    slices = breakdowns or {}
+    by_hour = _breakdown_from_document(slices.get("byHour", []))
     return DailyRollup(
-        learner_id=doc["learnerId"],
-        day=date.fromisoformat(doc["day"]),
-        total=bucket_from_document(doc["total"]),
-        by_category=_breakdown_from_document(doc.get("byCategory", [])),
-        by_difficulty=_breakdown_from_document(doc.get("byDifficulty", [])),
-        by_hour={int(k): v for k, v in _breakdown_from_document(doc.get("byHour", [])).items()},
-        by_certification=_breakdown_from_document(doc.get("byCertification", [])),
+        learner_id=day["learnerId"],
+        day=date.fromisoformat(day["day"]),
+        total=bucket_from_document(day["total"]),
+        by_category=_breakdown_from_document(slices.get("byCategory", [])),
+        by_difficulty=_breakdown_from_document(slices.get("byDifficulty", [])),
+        by_hour={int(hour): bucket for hour, bucket in by_hour.items()},
+        by_certification=_breakdown_from_document(slices.get("byCertification", [])),
     )
 
 
 class ActivityRepository:
+    """Daily totals in one collection, their breakdowns in another.
+
+    A busy learner's day carries dozens of breakdown rows; kept apart, the totals that most reads
+    want cost the same to read for every learner, and breakdowns are read only when asked for.
+    Both are written in the same atomic unit; the totals document carries the version.
+    """
+
     def __init__(self, database: Database) -> None:
         self._collection = database[DAILY]
+        self._breakdowns = database[DAILY_BREAKDOWNS]
 
     async def load_for_update(
         self, keys: Iterable[tuple[str, date]], session: Session
     ) -> dict[tuple[str, date], Versioned]:
-        """Rollups with their versions for (learner, local day) pairs, in one command."""
+        """Rollups with their versions for (learner, local day) pairs."""
         query = pair_ids((learner, day.isoformat()) for learner, day in keys)
+        days = [doc async for doc in self._collection.find(query, session=session)]
+        breakdowns = await self._breakdowns_of([doc["_id"] for doc in days], session)
         found: dict[tuple[str, date], Versioned] = {}
-        async for doc in self._collection.find(query, session=session):
-            rollup = rollup_from_document(doc)
+        for doc in days:
+            rollup = rollup_from_documents(doc, breakdowns.get(doc["_id"]))
             found[(rollup.learner_id, rollup.day)] = (rollup, doc["v"])
         return found
 
     async def save(
         self, changes: Sequence[tuple[DailyRollup, int | None]], session: Session
     ) -> None:
+        if not changes:
+            return
+        documents = [(rollup_to_documents(r), version) for r, version in changes]
         await write_versioned(
-            self._collection,
-            [(rollup_to_document(r), version) for r, version in changes],
-            session,
+            self._collection, [(day, version) for (day, _), version in documents], session
         )
+        # No version of their own: the day document's version check above guards both.
+        replaces = [ReplaceOne({"_id": b["_id"]}, b, upsert=True) for (_, b), _ in documents]
+        await self._breakdowns.bulk_write(replaces, ordered=False, session=session)
 
     async def between(
         self, learner_ids: Sequence[str], first: date, last: date, *, detail: bool = True
     ) -> dict[str, list[DailyRollup]]:
-        """Rollups of each learner from `first` to `last` inclusive, by day, in one command.
-
-        Without `detail` the breakdowns stay on the server: a busy learner's days carry dozens
-        of them, and reading only the totals keeps the cost of a day the same for everyone.
-        """
-        found: dict[str, list[DailyRollup]] = {learner_id: [] for learner_id in learner_ids}
+        """Rollups of each learner from `first` to `last` inclusive, by day: one command, or
+        two with the breakdowns (`detail`)."""
         query = {
             "learnerId": {"$in": list(learner_ids)},
             "day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
         }
-        projection = None if detail else {name: 0 for name in BREAKDOWNS}
-        cursor = self._collection.find(query, projection, batch_size=READ_BATCH)
-        async for doc in cursor.sort([("learnerId", 1), ("day", 1)]):
-            found[doc["learnerId"]].append(rollup_from_document(doc))
+        cursor = self._collection.find(query, batch_size=READ_BATCH)
+        days = [doc async for doc in cursor.sort([("learnerId", 1), ("day", 1)])]
+        breakdowns = await self._breakdowns_of([doc["_id"] for doc in days]) if detail else {}
+        found: dict[str, list[DailyRollup]] = {learner_id: [] for learner_id in learner_ids}
+        for doc in days:
+            found[doc["learnerId"]].append(rollup_from_documents(doc, breakdowns.get(doc["_id"])))
         return found
+
+    async def _breakdowns_of(self, ids: list[str], session: Session = None) -> dict[str, Document]:
+        if not ids:
+            return {}
+        cursor = self._breakdowns.find(
+            {"_id": {"$in": ids}}, session=session, batch_size=READ_BATCH
+        )
+        return {doc["_id"]: doc async for doc in cursor}

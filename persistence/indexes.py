@@ -13,6 +13,7 @@ EVENTS = "events"
 PROGRESS = "content_progress"
 SKILL_STATES = "skill_states"
 DAILY = "daily_activity"
+DAILY_BREAKDOWNS = "daily_breakdowns"  # read by _id only
 TOTALS = "learner_totals"
 ACHIEVEMENTS = "achievements"
 UNLOCKS = "achievement_unlocks"

@@ -174,13 +174,18 @@ async def upsert_achievement(
 
 
 async def dashboard(
-    loaders: Loaders, learner: Learner, *, now: datetime, settings: GamificationSettings
+    loaders: Loaders,
+    learner: Learner,
+    *,
+    now: datetime,
+    settings: GamificationSettings,
+    trend_detail: bool = True,
 ) -> Dashboard:
     """What a learner's home screen shows, from a bounded set of derived documents."""
     today = local_time(now, learner.time_zone).day
     first = today.fromordinal(today.toordinal() - TREND_DAYS + 1)
     totals = await loaders.totals.load(learner.id)
-    trend = await daily_activity(loaders, learner, first=first, last=today)
+    trend = await daily_activity(loaders, learner, first=first, last=today, detail=trend_detail)
     streak = await streak_of(loaders, learner, now=now, settings=settings)
     unlocks = await loaders.unlocks.load(learner.id)
     skill_states = await loaders.skill_states.load(learner.id)

@@ -108,10 +108,15 @@ class Recorder:
         return [results[index] for index in range(len(drafts))]
 
     def _publish(self, results: Iterable[EventResult]) -> None:
+        # One update per item: its final state, the one that counts the most events (a batch is
+        # applied in time order, which need not be the order it came in).
         latest: dict[tuple[str, str], ContentProgress] = {}
         for result in results:
-            if result.recorded and result.progress is not None:
-                latest[(result.learner_id, result.progress.content_id)] = result.progress
+            progress = result.progress
+            if result.recorded and progress is not None:
+                key = (result.learner_id, progress.content_id)
+                if key not in latest or progress.events > latest[key].events:
+                    latest[key] = progress
         for (learner_id, _), progress in latest.items():
             self.feed.publish(PROGRESS_UPDATES, learner_id, progress)
         for result in results:
