@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -68,8 +68,11 @@ def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
         best = event.score if best is None else max(best, event.score)
         if scored_at is None or event.occurred_at >= scored_at:
             last, scored_at = event.score, event.occurred_at
-    return replace(
-        progress,
+    # Built directly rather than with dataclasses.replace: this runs once per event.
+    return ContentProgress(
+        learner_id=progress.learner_id,
+        content_id=progress.content_id,
+        certification=progress.certification,
         status=status,
         events=progress.events + 1,
         attempts=progress.attempts + (1 if event.type in ATTEMPT_TYPES else 0),
@@ -80,6 +83,7 @@ def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
         last_activity_at=_latest(progress.last_activity_at, event.occurred_at),
         completed_at=completed_at,
         last_scored_at=scored_at,
+        point_awards=progress.point_awards,
     )
 
 

@@ -31,20 +31,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("learnerId", ASCENDING), ("occurredAt", DESCENDING)], name="by_time"),
     ],
     PROGRESS: [
+        # Pages are by learner, in content order; status and certification filters run over
+        # one learner's documents (at most one per catalog item), so one index serves them all
+        # and every write maintains one index rather than three.
         IndexModel([("learnerId", ASCENDING), ("contentId", ASCENDING)], name="by_content"),
-        IndexModel(
-            [("learnerId", ASCENDING), ("status", ASCENDING), ("contentId", ASCENDING)],
-            name="by_status",
-        ),
-        IndexModel(
-            [
-                ("learnerId", ASCENDING),
-                ("certification", ASCENDING),
-                ("status", ASCENDING),
-                ("contentId", ASCENDING),
-            ],
-            name="by_certification",
-        ),
     ],
     SKILL_STATES: [
         IndexModel([("learnerId", ASCENDING), ("skillId", ASCENDING)], name="by_skill"),

@@ -30,9 +30,9 @@ from persistence.progress import ProgressFilter
 from persistence.repositories import Repositories
 from persistence.topics import UNLOCKS_FEED
 from resolvers.reading import (
-    MAX_PAGE,
     analytics_by_certification,
     analytics_for,
+    check_page_size,
     daily_activity,
 )
 
@@ -106,9 +106,7 @@ async def achievements_of(loaders: Loaders, learner_id: str) -> list[Achievement
 
 
 async def points_history(repos: Repositories, learner_id: str, *, first: int) -> list[PointsEntry]:
-    if not 0 <= first <= MAX_PAGE:
-        raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
-    return await repos.points.recent(learner_id, first)
+    return await repos.points.recent(learner_id, check_page_size(first))
 
 
 async def follow_unlocks(

@@ -42,6 +42,12 @@ class SkillView:
     skill: Skill | None
 
 
+def check_page_size(first: int) -> int:
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
+    return first
+
+
 def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(f"after:{key}".encode()).decode()
 
@@ -90,9 +96,7 @@ async def progress_page(
     first: int | None,
     after: str | None,
 ) -> Page:
-    size = DEFAULT_PAGE if first is None else first
-    if not 0 <= size <= MAX_PAGE:
-        raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
+    size = check_page_size(DEFAULT_PAGE if first is None else first)
     after_key = None if after is None else decode_cursor(after, "after")
     # One extra row tells whether another page follows.
     rows = await loaders.progress_page.load(ProgressPageKey(learner_id, where, after_key, size + 1))

@@ -11,7 +11,7 @@ from domain.levels import level_for
 from persistence.feed import SubscriberLagged
 from persistence.topics import PROGRESS_UPDATES
 from resolvers import access, catalog, gamification, learners
-from resolvers.reading import MAX_PAGE, decode_cursor, encode_cursor
+from resolvers.reading import check_page_size, decode_cursor, encode_cursor
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection
 from schema.context import Info
@@ -40,12 +40,6 @@ def unlock_seq(unlock_id: str, learner_id: str) -> int:
     if type_name != "AchievementUnlock" or owner != learner_id or not seq.isdigit():
         raise InvalidInput("after", "must be the id of one of this learner's unlocks")
     return int(seq)
-
-
-def _page_size(first: int) -> int:
-    if not 0 <= first <= MAX_PAGE:
-        raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
-    return first
 
 
 async def _learner(info: Info, learner_id: str) -> Learner | None:
@@ -112,7 +106,7 @@ class Query:
         after: str | None = None,
         certification: str | None = None,
     ) -> Connection[ContentItem]:
-        size = _page_size(first)
+        size = check_page_size(first)
         after_key = None if after is None else decode_cursor(after, "after")
         rows = await info.context.repositories.content.page(
             certification=certification, after=after_key, limit=size + 1
@@ -127,7 +121,7 @@ class Query:
     async def skills(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Skill]:
-        size = _page_size(first)
+        size = check_page_size(first)
         after_key = None if after is None else decode_cursor(after, "after")
         rows = await info.context.repositories.skills.page(after=after_key, limit=size + 1)
         return Connection.of(
