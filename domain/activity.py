@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -69,8 +69,9 @@ def add_to_rollup(
     by_certification = rollup.by_certification
     if item.certification:
         by_certification = _added(by_certification, item.certification, event)
-    return replace(
-        rollup,
+    return DailyRollup(
+        learner_id=rollup.learner_id,
+        day=rollup.day,
         total=rollup.total.add(event),
         by_category=_added(rollup.by_category, item.category or UNCATEGORISED, event),
         by_difficulty=_added(rollup.by_difficulty, difficulty, event),

@@ -15,7 +15,6 @@ from domain.mastery import DEFAULT_BKT, BktParams, SkillState, judge_answer, new
 from domain.mastery import practise as practise_skill
 from domain.points import PointsEntry, PointsSource, event_awards
 from domain.progress import ContentProgress, advance
-from domain.streaks import add_day
 from domain.totals import LearnerTotals, add_to_totals
 
 DEFAULT_PASS_THRESHOLD = 0.7
@@ -76,14 +75,14 @@ class LearnerRecord:
         self.days[when.day] = add_to_rollup(rollup, event, item, when.hour)
         self.changed_days.add(when.day)
 
-        totals = add_to_totals(
-            self.totals, event, certification=item.certification, before=before, after=after
-        )
-        newly_mastered = self._practise_skills(event, item, rules)
-        self.totals = replace(
-            totals,
-            active_days=add_day(totals.active_days, when.day),
-            mastered_skills=totals.mastered_skills + newly_mastered,
+        self.totals = add_to_totals(
+            self.totals,
+            event,
+            certification=item.certification,
+            before=before,
+            after=after,
+            day=when.day,
+            newly_mastered=self._practise_skills(event, item, rules),
         )
 
         earned = 0

@@ -6,7 +6,7 @@ then learn the skill by the transition T: L' = post + (1 - post) * T.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -116,26 +116,25 @@ def practise(
     params: BktParams,
 ) -> SkillState:
     """The state after an answer (`correct` known) or after other practice (`correct` None)."""
+    # Built directly rather than with dataclasses.replace: this runs per event and skill.
     last = state.last_practised_at
-    updated = replace(
-        state,
+    p_known, mastered_at = state.p_known, state.mastered_at
+    answered = correct is not None
+    if answered:
+        p_known = update_knowledge(p_known, correct=bool(correct), params=params)
+        if mastered_at is None and is_mastered(p_known):
+            mastered_at = at
+    return SkillState(
+        learner_id=state.learner_id,
+        skill_id=state.skill_id,
+        p_known=p_known,
+        attempts=state.attempts + (1 if answered else 0),
+        correct=state.correct + (1 if correct else 0),
+        scored=state.scored + (1 if answered and score is not None else 0),
+        score_sum=state.score_sum + (score or 0.0 if answered else 0.0),
         time_spent_seconds=state.time_spent_seconds + time_spent_seconds,
         last_practised_at=at if last is None or at > last else last,
-    )
-    if correct is None:
-        return updated
-    p_known = update_knowledge(state.p_known, correct=correct, params=params)
-    mastered_at = state.mastered_at
-    if mastered_at is None and is_mastered(p_known):
-        mastered_at = at
-    return replace(
-        updated,
-        p_known=p_known,
         mastered_at=mastered_at,
-        attempts=state.attempts + 1,
-        correct=state.correct + (1 if correct else 0),
-        scored=state.scored + (1 if score is not None else 0),
-        score_sum=state.score_sum + (score or 0.0),
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from domain.events import EventType, LearningEvent
 from domain.progress import ContentProgress, ProgressStatus
-from domain.streaks import DayRun
+from domain.streaks import DayRun, add_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +63,21 @@ def add_to_totals(
     certification: str | None,
     before: ContentProgress,
     after: ContentProgress,
+    day: date,
+    newly_mastered: int = 0,
 ) -> LearnerTotals:
+    """The totals after one event on the learner's local `day`."""
     by_certification = totals.by_certification
     if certification:
         by_certification = dict(by_certification)
         current = by_certification.get(certification, Tally())
         by_certification[certification] = current.add(event, before, after)
     return replace(
-        totals, overall=totals.overall.add(event, before, after), by_certification=by_certification
+        totals,
+        overall=totals.overall.add(event, before, after),
+        by_certification=by_certification,
+        active_days=add_day(totals.active_days, day),
+        mastered_skills=totals.mastered_skills + newly_mastered,
     )
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from domain.events import EventType, LearningEvent
@@ -22,7 +24,12 @@ class Learner:
         after = advance(before, event)
         self.progress[event.content_id] = after
         self.totals = add_to_totals(
-            self.totals, event, certification=certification, before=before, after=after
+            self.totals,
+            event,
+            certification=certification,
+            before=before,
+            after=after,
+            day=event.occurred_at.date(),
         )
 
 
@@ -133,3 +140,22 @@ def test_completion_rate_is_against_the_catalog_and_capped_at_a_hundred(
         Tally(items_completed=completed), certification=None, catalog_items=catalog_items
     )
     assert result.completion_rate == pytest.approx(rate)
+
+
+def test_totals_mark_the_event_day_active_and_count_new_masteries() -> None:
+    totals = LearnerTotals(learner_id="ada")
+    answer = event()
+    progress = ContentProgress(learner_id="ada", content_id=answer.content_id)
+
+    after = add_to_totals(
+        totals,
+        answer,
+        certification=None,
+        before=progress,
+        after=advance(progress, answer),
+        day=date(2026, 3, 10),
+        newly_mastered=2,
+    )
+
+    assert after.active_days == ((date(2026, 3, 10), date(2026, 3, 10)),)
+    assert after.mastered_skills == 2
