@@ -115,30 +115,42 @@ class EventError:
 
 @strawberry.type(description="The outcome of one event.")
 class RecordEventResult:
+    # Nested objects are built only when selected: a batch returns a thousand of these.
+    result: strawberry.Private[EventResult]
     index: int = strawberry.field(description="Position of the event in the request.")
     learner_id: str
     event_id: str
     status: RecordStatus
-    progress: ContentProgress | None = strawberry.field(
+
+    @strawberry.field(
         description="The item's progress after the event (after its first recording, on replay)."
     )
-    error: EventError | None
-    new_achievements: list[AchievementUnlock] = strawberry.field(
+    def progress(self) -> ContentProgress | None:
+        value = self.result.progress
+        return ContentProgress.from_domain(value) if value else None
+
+    @strawberry.field(description="Why the event was not recorded, if it was not.")
+    def error(self) -> EventError | None:
+        return _error(self.result.error)
+
+    @strawberry.field(
         description="Achievements this event unlocked (on replay: those of its first recording)."
     )
-    points_earned: int = strawberry.field(description="Points this event earned, unlocks included.")
+    def new_achievements(self) -> list[AchievementUnlock]:
+        return [AchievementUnlock.from_domain(unlock) for unlock in self.result.unlocks]
+
+    @strawberry.field(description="Points this event earned, unlocks included.")
+    def points_earned(self) -> int:
+        return self.result.outcome.points if self.result.outcome else 0
 
     @classmethod
     def from_domain(cls, result: EventResult) -> Self:
         return cls(
+            result=result,
             index=result.index,
             learner_id=result.learner_id,
             event_id=result.event_id,
             status=_status(result),
-            progress=ContentProgress.from_domain(result.progress) if result.progress else None,
-            error=_error(result.error),
-            new_achievements=[AchievementUnlock.from_domain(u) for u in result.unlocks],
-            points_earned=result.outcome.points if result.outcome else 0,
         )
 
 
