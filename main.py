@@ -36,7 +36,7 @@ from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
 from persistence.repositories import Repositories
 from persistence.topics import TOPICS
-from resolvers.demo import seed_demo
+from resolvers.demo import DemoSeedError, seed_demo
 from resolvers.gamification import GamificationSettings, install_default_achievements
 from resolvers.recording import Recorder
 from schema import build_schema
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve(settings, seed_if_empty=args.seed_demo_if_empty))
         else:
             asyncio.run(seed(settings))
-    except EmbeddedServerError as error:
+    except (EmbeddedServerError, DemoSeedError) as error:
         print(f"cairn: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
