@@ -107,10 +107,6 @@ class AchievementRepository:
         cursor = self._collection.find({}, session=session).sort("_id", 1)
         return [definition_from_document(doc) async for doc in cursor]
 
-    async def find(self, key: str) -> AchievementDefinition | None:
-        doc = await self._collection.find_one({"_id": key})
-        return None if doc is None else definition_from_document(doc)
-
     async def upsert(self, definition: AchievementDefinition) -> None:
         document = definition_to_document(definition)
         await self._collection.replace_one({"_id": definition.key}, document, upsert=True)

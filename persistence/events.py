@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pymongo.errors import BulkWriteError
 
-from domain.events import EventType, LearningEvent
+from domain.events import LearningEvent
 from domain.learning import EventOutcome
 from persistence.achievements import unlock_from_document, unlock_to_document
 from persistence.atomic import ConcurrentUpdate, Session
@@ -97,8 +97,5 @@ class EventRepository:
                 raise ConcurrentUpdate(EVENTS) from error
             raise
 
-    async def count_for(self, learner_id: str, event_type: EventType | None = None) -> int:
-        query: Document = {"learnerId": learner_id}
-        if event_type is not None:
-            query["type"] = event_type.value
-        return int(await self._collection.count_documents(query))
+    async def count_for(self, learner_id: str) -> int:
+        return int(await self._collection.count_documents({"learnerId": learner_id}))

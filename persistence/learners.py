@@ -55,11 +55,3 @@ class LearnerRepository:
             for learner in learners
         ]
         await self._collection.bulk_write(ops, ordered=False, session=session)
-
-    async def page(self, *, after: str | None, limit: int) -> list[Learner]:
-        query: Document = {} if after is None else {"_id": {"$gt": after}}
-        cursor = self._collection.find(query).sort("_id", 1).limit(limit)
-        return [learner_from_document(doc) async for doc in cursor]
-
-    async def count(self) -> int:
-        return int(await self._collection.count_documents({}))
