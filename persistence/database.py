@@ -67,25 +67,47 @@ class Database:
         return self.db[name]
 
 
+class DatabaseUnsupported(RuntimeError):
+    """The server cannot run Cairn (a standalone server: no transactions, no change streams)."""
+
+
 async def open_database(client: Any, name: str) -> Database:
-    """Wraps a connected client; transactions and change streams need a replica set."""
+    """Wraps a connected client, refusing a server that is not a replica set or sharded cluster.
+
+    Cairn's writes need multi-document transactions, and its live updates change streams; a
+    standalone server has neither, and writing there double-counted and lost updates. So a
+    standalone server raises :class:`DatabaseUnsupported`, and the client, of no use to Cairn
+    then, is closed (callers such as ``main.connect`` keep no handle on it). A failing ``hello``
+    (the server is unreachable, say) propagates as it is: a connection problem is not a
+    standalone server.
+    """
     db = client[name]
-    try:
-        hello = await client.admin.command("hello")
-    except Exception:  # mongomock and very old servers: assume a bare standalone.
-        hello = {}
+    hello = await client.admin.command("hello")
     replicated = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
     if not replicated:
-        log.warning(
-            "the database is not a replica set: events are written without transactions "
-            "and live updates stay inside this process"
+        address = _server_address(client)
+        client.close()
+        raise DatabaseUnsupported(
+            f"the MongoDB server at {address} is a standalone server, but Cairn needs a replica "
+            "set (for transactions and change streams); a single-node replica set will do: "
+            "start mongod with `mongod --replSet rs0 --bind_ip localhost`, run "
+            "`mongosh --eval 'rs.initiate()'` once, and add `?replicaSet=rs0` (or "
+            "`directConnection=true`) to CAIRN_MONGODB_URI"
         )
     return Database(
         client=client,
         db=db,
-        supports_transactions=replicated,
-        supports_change_streams=replicated,
+        supports_transactions=True,
+        supports_change_streams=True,
     )
+
+
+def _server_address(client: Any) -> str:
+    """host:port of the server(s) the client reached, for messages (never blocks)."""
+    nodes = getattr(client, "nodes", None)
+    if nodes:
+        return ", ".join(sorted(f"{host}:{port}" for host, port in nodes))
+    return "the configured address"
 
 
 def pair_id(learner_id: str, key: str) -> str:
