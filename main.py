@@ -28,17 +28,20 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 
 from domain.errors import InvalidInput
+from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
+from domain.mastery import DEFAULT_ANSWER_WINDOW
 from domain.streaks import DEFAULT_AT_RISK_HOUR
-from persistence.database import Database, create_client, open_database
+from persistence.database import Database, DatabaseUnsupported, create_client, open_database
 from persistence.embedded import EmbeddedServerError, embedded_mongodb
 from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
 from persistence.repositories import Repositories
 from persistence.topics import TOPICS
+from persistence.transactions import RetryPolicy, TransactionRunner
 from resolvers.demo import DemoSeedError, seed_demo
 from resolvers.gamification import GamificationSettings, install_default_achievements
-from resolvers.recording import Recorder
+from resolvers.recording import Recorder, RecordingSettings
 from schema import build_schema
 from schema.context import Context, Services, new_context, utc_now
 from schema.http import graphql_routes
@@ -66,12 +69,37 @@ class Settings(BaseSettings):
         default=",".join(f"{band.name}:{band.min_points}" for band in DEFAULT_LEVELS),
         description="Level names and the points each starts at, lowest first.",
     )
+    # The reward guard (README: "The reward guard").
+    guard_time_factor: float = Field(default=DEFAULT_GUARD.time_factor, ge=1)
+    guard_default_max_minutes: int = Field(default=DEFAULT_GUARD.default_max_minutes, ge=1)
+    guard_daily_max_hours: float = Field(default=DEFAULT_GUARD.daily_max_hours, gt=0, le=24)
+    guard_cooldown_seconds: int = Field(default=DEFAULT_GUARD.cooldown_seconds, ge=0)
+    guard_quiz_answer_gap_seconds: int = Field(default=DEFAULT_GUARD.quiz_answer_gap_seconds, ge=0)
+    guard_max_rewarded: int = Field(default=DEFAULT_GUARD.max_rewarded, ge=1)
+    guard_rate_window_minutes: int = Field(default=DEFAULT_GUARD.rate_window_minutes, ge=1)
+    mastery_window: int = Field(default=DEFAULT_ANSWER_WINDOW, ge=1, le=100_000)
+    transaction_deadline_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("levels")
     @classmethod
     def _levels_parse(cls, value: str) -> str:
         parse_levels(value)
         return value
+
+    @property
+    def recording(self) -> RecordingSettings:
+        guard = GuardSettings(
+            time_factor=self.guard_time_factor,
+            default_max_minutes=self.guard_default_max_minutes,
+            daily_max_hours=self.guard_daily_max_hours,
+            cooldown_seconds=self.guard_cooldown_seconds,
+            quiz_answer_gap_seconds=self.guard_quiz_answer_gap_seconds,
+            max_rewarded=self.guard_max_rewarded,
+            rate_window_minutes=self.guard_rate_window_minutes,
+        )
+        return RecordingSettings(
+            pass_threshold=self.pass_threshold, guard=guard, answer_window=self.mastery_window
+        )
 
     @property
     def gamification(self) -> GamificationSettings:
@@ -113,7 +141,9 @@ async def connect(uri: str, name: str) -> Database:
 def build_services(database: Database, settings: Settings) -> Services:
     repositories = Repositories.over(database)
     feed = Feed(database, TOPICS)
-    recorder = Recorder(repositories, feed, pass_threshold=settings.pass_threshold)
+    policy = RetryPolicy(deadline_seconds=settings.transaction_deadline_seconds)
+    transactions = TransactionRunner(repositories, policy)
+    recorder = Recorder(repositories, feed, settings.recording, runner=transactions)
     return Services(
         repositories=repositories,
         feed=feed,
@@ -184,6 +214,10 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings, *, seed_if_empty: bool) -> None:
     async with database_uri(settings) as uri:
+        # Checked before the server starts, so a database Cairn cannot use (a standalone
+        # server, say) ends the process with its message, not an application-startup traceback.
+        probe = await connect(uri, settings.database)
+        probe.client.close()
         app = create_app(settings, uri, seed_if_empty=seed_if_empty)
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level
@@ -229,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve(settings, seed_if_empty=args.seed_demo_if_empty))
         else:
             asyncio.run(seed(settings))
-    except (EmbeddedServerError, DemoSeedError) as error:
+    except (EmbeddedServerError, DemoSeedError, DatabaseUnsupported) as error:
         print(f"cairn: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

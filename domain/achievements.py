@@ -64,8 +64,9 @@ class Unlock:
     points: int
     rule: RuleType
     certification: str | None
-    unlocked_at: datetime
+    unlocked_at: datetime  # when it was earned: the triggering event's occurred-at
     event_id: str | None
+    recorded_at: datetime | None = None  # when Cairn recorded it
 
 
 @dataclass(frozen=True, slots=True)

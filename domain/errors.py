@@ -32,9 +32,7 @@ class NotFound(DomainError):
 class IdempotencyConflict(DomainError):
     code = "IDEMPOTENCY_CONFLICT"
 
-    def __init__(self, field: str, event_id: str) -> None:
-        super().__init__(
-            f"{field}: event id '{event_id}' was already recorded with a different payload"
-        )
+    def __init__(self, field: str, key: str, *, what: str = "event id") -> None:
+        super().__init__(f"{field}: {what} '{key}' was already recorded with a different payload")
         self.field = field
-        self.event_id = event_id
+        self.key = key

@@ -35,6 +35,43 @@ def validate_learner(learner: Learner, field_prefix: str) -> Learner:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LearnerChanges:
+    """An update to a learner: the fields it sets, the others kept as they are.
+
+    A time-zone change applies to days from the change on: days already rolled up keep the
+    calendar they were counted in.
+    """
+
+    id: str
+    display_name: str | None = None
+    time_zone: str | None = None
+    clear_display_name: bool = False
+
+    @classmethod
+    def replacing(cls, learner: Learner) -> LearnerChanges:
+        """Changes that set every field to `learner`'s."""
+        return cls(
+            id=learner.id,
+            display_name=learner.display_name,
+            time_zone=learner.time_zone,
+            clear_display_name=learner.display_name is None,
+        )
+
+
+def validate_changes(changes: LearnerChanges, field_prefix: str) -> LearnerChanges:
+    check_id(changes.id, f"{field_prefix}.id")
+    name, zone = changes.display_name, changes.time_zone
+    if name is not None and changes.clear_display_name:
+        raise InvalidInput(f"{field_prefix}.displayName", "give a name or clear it, not both")
+    return LearnerChanges(
+        id=changes.id,
+        display_name=None if name is None else check_text(name, f"{field_prefix}.displayName"),
+        time_zone=None if zone is None else check_time_zone(zone, f"{field_prefix}.timeZone"),
+        clear_display_name=changes.clear_display_name,
+    )
+
+
 _ZONES: frozenset[str] | None = None
 
 

@@ -10,8 +10,25 @@ from domain.achievements import AchievementDefinition, Unlock, newly_met
 from domain.activity import DailyRollup, add_to_rollup, local_time
 from domain.catalog import ContentItem
 from domain.events import EventType, LearningEvent
+from domain.guard import (
+    DEFAULT_GUARD,
+    GuardReason,
+    GuardSettings,
+    is_evidence,
+    judge,
+    remember_on_item,
+    remember_reward,
+)
 from domain.learners import Learner
-from domain.mastery import DEFAULT_BKT, BktParams, SkillState, judge_answer, new_skill_state
+from domain.mastery import (
+    DEFAULT_ANSWER_WINDOW,
+    DEFAULT_BKT,
+    BktParams,
+    SkillState,
+    judge_answer,
+    mastery_changed,
+    new_skill_state,
+)
 from domain.mastery import practise as practise_skill
 from domain.points import PointsEntry, PointsSource, event_awards
 from domain.progress import ContentProgress, advance
@@ -27,6 +44,8 @@ class Rules:
     skill_params: Mapping[str, BktParams] = field(default_factory=dict)
     pass_threshold: float = DEFAULT_PASS_THRESHOLD
     achievements: Sequence[AchievementDefinition] = ()
+    guard: GuardSettings = DEFAULT_GUARD
+    answer_window: int = DEFAULT_ANSWER_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +53,8 @@ class EventOutcome:
     progress: ContentProgress
     unlocks: tuple[Unlock, ...] = ()
     points: int = 0  # points this event earned, achievements included
+    guarded: tuple[GuardReason, ...] = ()  # why the reward guard held some of it back
+    credited_seconds: float | None = None  # the time it credited (None: all it claimed)
 
 
 @dataclass
@@ -68,25 +89,48 @@ class LearnerRecord:
         before = self.progress.get(item.id) or ContentProgress(
             learner_id=learner_id, content_id=item.id, certification=item.certification
         )
-        after = advance(before, event)
-
         when = local_time(event.occurred_at, self.learner.time_zone)
         rollup = self.days.get(when.day) or DailyRollup(learner_id=learner_id, day=when.day)
-        self.days[when.day] = add_to_rollup(rollup, event, item, when.hour)
+        earns_points = bool(event_awards(event, before.point_awards))
+        verdict = judge(
+            event,
+            item,
+            last_activity_at=before.last_activity_at,
+            rewarded_on_item=before.rewarded_at,
+            day_credited_seconds=rollup.total.time_spent_seconds,
+            recent_rewards=self.totals.recent_rewards,
+            earns_points=earns_points,
+            settings=rules.guard,
+        )
+        credited = verdict.applied_to(event)
+        after = advance(before, credited)
+        if verdict.rewarded and (earns_points or is_evidence(event)):
+            self.totals = replace(
+                self.totals,
+                recent_rewards=remember_reward(
+                    self.totals.recent_rewards, event.occurred_at, rules.guard
+                ),
+            )
+            if is_evidence(event):
+                after = replace(
+                    after, rewarded_at=remember_on_item(before.rewarded_at, event.occurred_at)
+                )
+
+        self.days[when.day] = add_to_rollup(rollup, credited, item, when.hour)
         self.changed_days.add(when.day)
 
         self.totals = add_to_totals(
             self.totals,
-            event,
+            credited,
             certification=item.certification,
             before=before,
             after=after,
             day=when.day,
-            newly_mastered=self._practise_skills(event, item, rules),
+            mastered_change=self._practise_skills(credited, item, rules),
         )
 
         earned = 0
-        awards = event_awards(event, before.point_awards)
+        awards = event_awards(credited, before.point_awards) if verdict.rewarded else []
         for award in awards:
             earned += self._credit(
                 award.amount, award.reason, PointsSource.EVENT, event, recorded_at
@@ -100,7 +144,15 @@ class LearnerRecord:
 
         unlocks = self._unlock(event, rules.achievements, recorded_at)
         earned += sum(unlock.points for unlock in unlocks)
-        return EventOutcome(progress=after, unlocks=unlocks, points=earned)
+        return EventOutcome(
+            progress=after,
+            unlocks=unlocks,
+            points=earned,
+            guarded=verdict.reasons,
+            credited_seconds=None
+            if verdict.credited_seconds == event.time_spent_seconds
+            else verdict.credited_seconds,
+        )
 
     def _credit(
         self,
@@ -108,7 +160,7 @@ class LearnerRecord:
         reason: str,
         source: PointsSource,
         event: LearningEvent,
-        at: datetime,
+        recorded_at: datetime,
         reference: str | None = None,
     ) -> int:
         self.new_points.append(
@@ -118,7 +170,8 @@ class LearnerRecord:
                 reason=reason,
                 source=source,
                 reference=reference or event.event_id,
-                at=at,
+                at=event.occurred_at,
+                recorded_at=recorded_at,
             )
         )
         self.totals = replace(self.totals, points=self.totals.points + amount)
@@ -128,7 +181,7 @@ class LearnerRecord:
         self,
         event: LearningEvent,
         achievements: Sequence[AchievementDefinition],
-        at: datetime,
+        recorded_at: datetime,
     ) -> tuple[Unlock, ...]:
         unlocks = []
         for definition in newly_met(achievements, self.totals, self.unlocked):
@@ -144,8 +197,9 @@ class LearnerRecord:
                 points=definition.points,
                 rule=definition.rule,
                 certification=definition.certification,
-                unlocked_at=at,
+                unlocked_at=event.occurred_at,
                 event_id=event.event_id,
+                recorded_at=recorded_at,
             )
             if definition.points:
                 self._credit(
@@ -153,7 +207,7 @@ class LearnerRecord:
                     f"achievement: {definition.title}",
                     PointsSource.ACHIEVEMENT,
                     event,
-                    at,
+                    recorded_at,
                     reference=definition.key,
                 )
             unlocks.append(unlock)
@@ -161,13 +215,14 @@ class LearnerRecord:
         return tuple(unlocks)
 
     def _practise_skills(self, event: LearningEvent, item: ContentItem, rules: Rules) -> int:
-        """Updates each skill of the item; returns how many became mastered for the first time."""
+        """Updates each skill of the item; returns the change in the number of mastered skills
+        (a late wrong answer can take a mastery back)."""
         correct = None
         if event.type is EventType.ANSWERED:
             correct = judge_answer(
                 correct=event.correct, score=event.score, pass_threshold=rules.pass_threshold
             )
-        newly_mastered = 0
+        change = 0
         for skill_id in item.skill_ids:
             params = rules.skill_params.get(skill_id, DEFAULT_BKT)
             state = self.skills.get(skill_id) or new_skill_state(self.learner.id, skill_id, params)
@@ -178,9 +233,9 @@ class LearnerRecord:
                 correct=correct,
                 score=event.score if correct is not None else None,
                 params=params,
+                window=rules.answer_window,
             )
-            if state.mastered_at is None and updated.mastered_at is not None:
-                newly_mastered += 1
+            change += mastery_changed(state, updated)
             self.skills[skill_id] = updated
             self.changed_skills.add(skill_id)
-        return newly_mastered
+        return change

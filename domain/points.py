@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.catalog import check_text
+from domain.catalog import check_id, check_text
 from domain.errors import InvalidInput
 from domain.events import EventType, LearningEvent
 
@@ -30,7 +32,20 @@ class PointsEntry:
     reason: str
     source: PointsSource
     reference: str  # what earned it: an event id, an achievement key, or who awarded it
-    at: datetime
+    at: datetime  # when it was earned: the triggering event's occurred-at, or the award's time
+    recorded_at: datetime | None = None  # when Cairn recorded it (None on entries kept from
+    # before this was tracked)
+
+
+@dataclass(frozen=True, slots=True)
+class ManualAward:
+    """A manual award under the client's idempotency key: a retry returns the first outcome."""
+
+    learner_id: str
+    award_id: str
+    fingerprint: str
+    entry: PointsEntry
+    total: int  # the learner's points right after the award
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +69,15 @@ def event_awards(event: LearningEvent, already: frozenset[str]) -> list[EventAwa
     return awards
 
 
-def check_manual_award(amount: int, reason: str) -> str:
+def check_manual_award(amount: int, reason: str, award_id: str) -> str:
+    """The award's reason, trimmed; raises InvalidInput naming the field at fault."""
+    check_id(award_id, "awardId")
     if not 0 < amount <= MAX_MANUAL_AWARD:
         raise InvalidInput("amount", f"must be between 1 and {MAX_MANUAL_AWARD}")
     return check_text(reason, "reason")
+
+
+def award_fingerprint(amount: int, reason: str) -> str:
+    """What makes two awards under one id the same award: its amount and its reason."""
+    payload = json.dumps([amount, reason], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]

@@ -54,6 +54,7 @@ class ContentProgress:
     completed_at: datetime | None = None
     last_scored_at: datetime | None = None
     point_awards: frozenset[str] = frozenset()  # event points already earned on this item
+    rewarded_at: tuple[datetime, ...] = ()  # when its latest counted answers happened (guard)
 
 
 def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
@@ -84,6 +85,7 @@ def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
         completed_at=completed_at,
         last_scored_at=scored_at,
         point_awards=progress.point_awards,
+        rewarded_at=progress.rewarded_at,
     )
 
 

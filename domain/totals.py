@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 from domain.events import EventType, LearningEvent
+from domain.points import PERFECT
 from domain.progress import ContentProgress, ProgressStatus
 from domain.streaks import DayRun, add_day
 
@@ -33,7 +34,9 @@ class Tally:
             scored=self.scored + (1 if event.score is not None else 0),
             score_sum=self.score_sum + (event.score or 0.0),
             time_spent_seconds=self.time_spent_seconds + event.time_spent_seconds,
-            perfect_scores=self.perfect_scores + (1 if event.score == 1.0 else 0),
+            # Perfect scores count items: the same item aced again is no new perfection.
+            perfect_scores=self.perfect_scores
+            + (1 if event.score == 1.0 and PERFECT not in before.point_awards else 0),
         )
 
 
@@ -46,9 +49,10 @@ class LearnerTotals:
     overall: Tally = Tally()
     by_certification: Mapping[str, Tally] = field(default_factory=dict)
     active_days: tuple[DayRun, ...] = ()  # local calendar days with activity, as runs
-    mastered_skills: int = 0  # skills ever mastered
+    mastered_skills: int = 0  # skills mastered now
     points: int = 0
     unlocks: int = 0  # achievements unlocked so far: the last unlock's sequence number
+    recent_rewards: tuple[datetime, ...] = ()  # the reward guard's rate window, sorted
 
     def tally(self, certification: str | None) -> Tally:
         if certification is None:
@@ -64,7 +68,7 @@ def add_to_totals(
     before: ContentProgress,
     after: ContentProgress,
     day: date,
-    newly_mastered: int = 0,
+    mastered_change: int = 0,
 ) -> LearnerTotals:
     """The totals after one event on the learner's local `day`."""
     by_certification = totals.by_certification
@@ -77,7 +81,7 @@ def add_to_totals(
         overall=totals.overall.add(event, before, after),
         by_certification=by_certification,
         active_days=add_day(totals.active_days, day),
-        mastered_skills=totals.mastered_skills + newly_mastered,
+        mastered_skills=max(0, totals.mastered_skills + mastered_change),
     )
 
 

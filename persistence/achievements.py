@@ -9,10 +9,10 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from domain.achievements import AchievementDefinition, RuleType, Unlock
-from domain.points import PointsEntry, PointsSource
-from persistence.atomic import ConcurrentUpdate, Session
+from domain.points import ManualAward, PointsEntry, PointsSource
 from persistence.database import READ_BATCH, Database, Document, pair_id
-from persistence.indexes import ACHIEVEMENTS, POINTS, UNLOCKS
+from persistence.indexes import ACHIEVEMENTS, MANUAL_AWARDS, POINTS, UNLOCKS
+from persistence.versioned import ConcurrentUpdate, Session, is_duplicate
 
 
 def definition_to_document(definition: AchievementDefinition) -> Document:
@@ -57,6 +57,7 @@ def unlock_to_document(unlock: Unlock) -> Document:
         "rule": unlock.rule.value,
         "certification": unlock.certification,
         "unlockedAt": unlock.unlocked_at,
+        "recordedAt": unlock.recorded_at,
         "eventId": unlock.event_id,
     }
 
@@ -74,6 +75,7 @@ def unlock_from_document(doc: Document) -> Unlock:
         certification=doc.get("certification"),
         unlocked_at=doc["unlockedAt"],
         event_id=doc.get("eventId"),
+        recorded_at=doc.get("recordedAt"),
     )
 
 
@@ -85,6 +87,7 @@ def points_to_document(entry: PointsEntry) -> Document:
         "source": entry.source.value,
         "reference": entry.reference,
         "at": entry.at,
+        "recordedAt": entry.recorded_at,
     }
 
 
@@ -96,6 +99,28 @@ def points_from_document(doc: Document) -> PointsEntry:
         source=PointsSource(doc["source"]),
         reference=doc["reference"],
         at=doc["at"],
+        recorded_at=doc.get("recordedAt"),
+    )
+
+
+def award_to_document(award: ManualAward) -> Document:
+    return {
+        "_id": pair_id(award.learner_id, award.award_id),
+        "learnerId": award.learner_id,
+        "awardId": award.award_id,
+        "fingerprint": award.fingerprint,
+        "entry": points_to_document(award.entry),
+        "total": award.total,
+    }
+
+
+def award_from_document(doc: Document) -> ManualAward:
+    return ManualAward(
+        learner_id=doc["learnerId"],
+        award_id=doc["awardId"],
+        fingerprint=doc["fingerprint"],
+        entry=points_from_document(doc["entry"]),
+        total=doc["total"],
     )
 
 
@@ -147,8 +172,7 @@ class UnlockRepository:
                 [unlock_to_document(u) for u in unlocks], ordered=True, session=session
             )
         except BulkWriteError as error:
-            codes = {e.get("code") for e in error.details.get("writeErrors", [])}
-            if 11000 in codes:
+            if is_duplicate(error):
                 raise ConcurrentUpdate(UNLOCKS) from error
             raise
 
@@ -171,8 +195,30 @@ class UnlockRepository:
 
 
 class PointsRepository:
+    """The points ledger, and the manual awards kept under their idempotency keys."""
+
     def __init__(self, database: Database) -> None:
         self._collection = database[POINTS]
+        self._awards = database[MANUAL_AWARDS]
+
+    async def find_award(
+        self, learner_id: str, award_id: str, session: Session
+    ) -> ManualAward | None:
+        doc = await self._awards.find_one({"_id": pair_id(learner_id, award_id)}, session=session)
+        return None if doc is None else award_from_document(doc)
+
+    async def insert_awards(self, awards: Sequence[ManualAward], session: Session) -> None:
+        """Stores awards; one already there means a concurrent retry stored it first."""
+        if not awards:
+            return
+        try:
+            await self._awards.insert_many(
+                [award_to_document(a) for a in awards], ordered=True, session=session
+            )
+        except BulkWriteError as error:
+            if is_duplicate(error):
+                raise ConcurrentUpdate(MANUAL_AWARDS) from error
+            raise
 
     async def append(self, entries: Sequence[PointsEntry], session: Session) -> None:
         if entries:

@@ -9,9 +9,9 @@ from typing import TypeVar
 from pymongo import ReplaceOne
 
 from domain.activity import ActivityBucket, DailyRollup
-from persistence.atomic import Session, write_versioned
 from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
 from persistence.indexes import DAILY, DAILY_BREAKDOWNS
+from persistence.versioned import Session, write_versioned
 
 Versioned = tuple[DailyRollup, int]
 K = TypeVar("K", str, int)

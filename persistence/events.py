@@ -9,12 +9,13 @@ from datetime import datetime
 from pymongo.errors import BulkWriteError
 
 from domain.events import LearningEvent
+from domain.guard import GuardReason
 from domain.learning import EventOutcome
 from persistence.achievements import unlock_from_document, unlock_to_document
-from persistence.atomic import ConcurrentUpdate, Session
 from persistence.database import Database, Document, pair_id, pair_ids
 from persistence.indexes import EVENTS
 from persistence.progress import progress_from_document, progress_to_document
+from persistence.versioned import ConcurrentUpdate, Session, is_duplicate
 
 EventKey = tuple[str, str]  # (learner id, client event id)
 
@@ -34,6 +35,8 @@ def outcome_to_document(outcome: EventOutcome) -> Document:
         **progress_to_document(outcome.progress),
         "unlocks": [unlock_to_document(unlock) for unlock in outcome.unlocks],
         "points": outcome.points,
+        "guarded": [reason.value for reason in outcome.guarded],
+        "creditedSeconds": outcome.credited_seconds,
     }
 
 
@@ -42,6 +45,8 @@ def outcome_from_document(doc: Document) -> EventOutcome:
         progress=progress_from_document(doc),
         unlocks=tuple(unlock_from_document(unlock) for unlock in doc.get("unlocks", [])),
         points=doc.get("points", 0),
+        guarded=tuple(GuardReason(reason) for reason in doc.get("guarded", ())),
+        credited_seconds=doc.get("creditedSeconds"),
     )
 
 
@@ -85,15 +90,21 @@ class EventRepository:
             async for doc in cursor
         }
 
-    async def insert_many(self, documents: Sequence[Document], session: Session) -> None:
-        """Stores new events; one already stored means a concurrent writer won the race."""
-        if not documents:
+    async def insert_many(
+        self, events: Sequence[tuple[LearningEvent, EventOutcome, datetime]], session: Session
+    ) -> None:
+        """Stores new events with their outcomes; one already stored means a concurrent writer
+        won the race."""
+        if not events:
             return
+        documents = [
+            event_to_document(event, outcome=outcome, received_at=received_at)
+            for event, outcome, received_at in events
+        ]
         try:
             await self._collection.insert_many(documents, ordered=True, session=session)
         except BulkWriteError as error:
-            codes = {e.get("code") for e in error.details.get("writeErrors", [])}
-            if 11000 in codes:
+            if is_duplicate(error):
                 raise ConcurrentUpdate(EVENTS) from error
             raise
 

@@ -18,6 +18,7 @@ TOTALS = "learner_totals"
 ACHIEVEMENTS = "achievements"
 UNLOCKS = "achievement_unlocks"
 POINTS = "points_ledger"
+MANUAL_AWARDS = "manual_awards"  # read by _id only: 'learner|award id', the idempotency key
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 
-from domain.learners import DEFAULT_TIME_ZONE, Learner
+from domain.learners import DEFAULT_TIME_ZONE, Learner, LearnerChanges
 from persistence.database import READ_BATCH, Database, Document
 from persistence.indexes import LEARNERS
 
@@ -29,13 +29,21 @@ class LearnerRepository:
         cursor = self._collection.find(query, session=session, batch_size=READ_BATCH)
         return {doc["_id"]: learner_from_document(doc) async for doc in cursor}
 
-    async def upsert(self, learner: Learner) -> Learner:
-        await self._collection.update_one(
-            {"_id": learner.id},
-            {"$set": {"displayName": learner.display_name, "timeZone": learner.time_zone}},
-            upsert=True,
+    async def update(self, changes: LearnerChanges) -> Learner:
+        """Sets the fields given (creating the learner if need be); returns it as stored."""
+        sets: Document = {}
+        if changes.display_name is not None or changes.clear_display_name:
+            sets["displayName"] = changes.display_name
+        if changes.time_zone is not None:
+            sets["timeZone"] = changes.time_zone
+        defaults = {"displayName": None, "timeZone": DEFAULT_TIME_ZONE}
+        update: Document = {"$setOnInsert": {k: v for k, v in defaults.items() if k not in sets}}
+        if sets:
+            update["$set"] = sets
+        doc = await self._collection.find_one_and_update(
+            {"_id": changes.id}, update, upsert=True, return_document=ReturnDocument.AFTER
         )
-        return learner
+        return learner_from_document(doc)
 
     async def create_missing(self, learners: Sequence[Learner], session: Any = None) -> None:
         """Creates learners first seen through their events, leaving existing ones untouched."""

@@ -18,11 +18,12 @@ from domain.activity import DailyRollup
 from domain.catalog import CatalogCounts, ContentItem, Skill
 from domain.learners import Learner
 from domain.mastery import SkillState
-from domain.progress import ContentProgress
+from domain.progress import ContentProgress, ProgressStatus
 from domain.totals import LearnerTotals
 from persistence.progress import ProgressFilter
 from persistence.repositories import Repositories
 
+_CATALOG_CHUNK = 200
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -101,12 +102,41 @@ class Loaders:
             groups[(key.where, key.after, key.limit)].append(key.learner_id)
         pages: dict[ProgressPageKey, list[ContentProgress]] = {}
         for (where, after, limit), learner_ids in groups.items():
-            found = await self._repos.progress.pages(
-                learner_ids, where=where, after=after, limit=limit
-            )
+            if where.status is ProgressStatus.NOT_STARTED:
+                found = await self._not_started(learner_ids, where, after, limit)
+            else:
+                found = await self._repos.progress.pages(
+                    learner_ids, where=where, after=after, limit=limit
+                )
             for learner_id, items in found.items():
                 pages[ProgressPageKey(learner_id, where, after, limit)] = items
         return [pages[key] for key in keys]
+
+    async def _not_started(
+        self, learner_ids: list[str], where: ProgressFilter, after: str | None, limit: int
+    ) -> dict[str, list[ContentProgress]]:
+        """Catalog items each learner has no progress on, by content id: the catalog is walked
+        in chunks, two commands a chunk for all the learners, until every page is full."""
+        pages: dict[str, list[ContentProgress]] = {learner_id: [] for learner_id in learner_ids}
+        wanting = set(learner_ids)
+        cursor = after
+        while wanting:
+            chunk = await self._repos.content.page(
+                certification=where.certification, after=cursor, limit=_CATALOG_CHUNK
+            )
+            if not chunk:
+                break
+            started = await self._repos.progress.started(wanting, [item.id for item in chunk])
+            for learner_id in sorted(wanting):
+                page = pages[learner_id]
+                for item in chunk:
+                    if len(page) < limit and (learner_id, item.id) not in started:
+                        page.append(
+                            ContentProgress(learner_id, item.id, certification=item.certification)
+                        )
+            wanting = {learner_id for learner_id in wanting if len(pages[learner_id]) < limit}
+            cursor = chunk[-1].id
+        return pages
 
     async def _activity(self, keys: list[ActivityKey]) -> list[list[DailyRollup]]:
         # One command per level of detail, over the union of the ranges asked for.

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from domain.progress import ContentProgress, ProgressStatus
-from persistence.atomic import Session, write_versioned
 from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
 from persistence.indexes import PROGRESS
+from persistence.versioned import Session, write_versioned
 
 Versioned = tuple[ContentProgress, int]
 
@@ -30,6 +30,7 @@ def progress_to_document(progress: ContentProgress) -> Document:
         "completedAt": progress.completed_at,
         "lastScoredAt": progress.last_scored_at,
         "pointAwards": sorted(progress.point_awards),
+        "rewardedAt": list(progress.rewarded_at),
     }
 
 
@@ -49,6 +50,7 @@ def progress_from_document(doc: Document) -> ContentProgress:
         completed_at=doc.get("completedAt"),
         last_scored_at=doc.get("lastScoredAt"),
         point_awards=frozenset(doc.get("pointAwards", ())),
+        rewarded_at=tuple(doc.get("rewardedAt", ())),
     )
 
 
@@ -113,6 +115,16 @@ class ProgressRepository:
         async for row in self._collection.aggregate(pipeline, batchSize=READ_BATCH):
             pages[row["_id"]] = [progress_from_document(doc) for doc in row["items"]]
         return pages
+
+    async def started(
+        self, learner_ids: Iterable[str], content_ids: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """The (learner, item) pairs among these that have progress, in one command."""
+        query = {"learnerId": {"$in": sorted(learner_ids)}, "contentId": {"$in": list(content_ids)}}
+        cursor = self._collection.find(
+            query, {"learnerId": 1, "contentId": 1}, batch_size=READ_BATCH
+        )
+        return {(doc["learnerId"], doc["contentId"]) async for doc in cursor}
 
     async def find(self, learner_id: str, content_id: str) -> ContentProgress | None:
         doc = await self._collection.find_one({"learnerId": learner_id, "contentId": content_id})

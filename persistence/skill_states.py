@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
-from domain.mastery import SkillState
-from persistence.atomic import Session, write_versioned
+from bson import Binary
+
+from domain.mastery import SkillState, TracedAnswer
 from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
 from persistence.indexes import SKILL_STATES
+from persistence.versioned import Session, write_versioned
 
 Versioned = tuple[SkillState, int]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _logit(p: float) -> float:
+    if p <= 0:
+        return -math.inf
+    if p >= 1:
+        return math.inf
+    return math.log(p / (1 - p))
+
+
+def answers_to_binary(answers: Sequence[TracedAnswer]) -> Binary:
+    """The answer log, compact: per answer its time in microseconds (times two, plus one when
+    right) then the log-odds after it, little-endian; 16 bytes an answer."""
+    codes = [_micros(a.at) * 2 + (1 if a.correct else 0) for a in answers]
+    odds = [a.log_odds for a in answers]
+    return Binary(struct.pack(f"<{len(codes)}q{len(odds)}d", *codes, *odds))
+
+
+def answers_from_binary(data: bytes) -> tuple[TracedAnswer, ...]:
+    count = len(data) // 16
+    values = struct.unpack(f"<{count}q{count}d", data)
+    return tuple(
+        TracedAnswer(
+            at=_EPOCH + timedelta(microseconds=code >> 1),
+            correct=bool(code & 1),
+            log_odds=log_odds,
+        )
+        for code, log_odds in zip(values[:count], values[count:], strict=True)
+    )
+
+
+def _micros(at: datetime) -> int:
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def skill_state_to_document(state: SkillState) -> Document:
@@ -17,7 +57,11 @@ def skill_state_to_document(state: SkillState) -> Document:
         "_id": pair_id(state.learner_id, state.skill_id),
         "learnerId": state.learner_id,
         "skillId": state.skill_id,
-        "pKnown": state.p_known,
+        "pKnown": state.p_known,  # for people and queries; the state is the log-odds
+        "logOdds": state.log_odds,
+        "baseLogOdds": state.base_log_odds,
+        "answers": answers_to_binary(state.answers),
+        "dropped": state.dropped,
         "attempts": state.attempts,
         "correct": state.correct,
         "scored": state.scored,
@@ -29,10 +73,17 @@ def skill_state_to_document(state: SkillState) -> Document:
 
 
 def skill_state_from_document(doc: Document) -> SkillState:
+    stored = doc.get("logOdds")
+    # Documents stored before the log-odds were kept have only the probability.
+    log_odds: float = _logit(doc["pKnown"]) if stored is None else stored
+    answers = doc.get("answers")
     return SkillState(
         learner_id=doc["learnerId"],
         skill_id=doc["skillId"],
-        p_known=doc["pKnown"],
+        log_odds=log_odds,
+        base_log_odds=doc.get("baseLogOdds", log_odds),
+        answers=answers_from_binary(answers) if answers else (),
+        dropped=doc.get("dropped", 0),
         attempts=doc.get("attempts", 0),
         correct=doc.get("correct", 0),
         scored=doc.get("scored", 0),
@@ -67,9 +118,10 @@ class SkillStateRepository:
         )
 
     async def for_learners(self, learner_ids: Sequence[str]) -> dict[str, list[SkillState]]:
+        """Each learner's skill states, without their answer logs (only writes need those)."""
         found: dict[str, list[SkillState]] = {learner_id: [] for learner_id in learner_ids}
         query = {"learnerId": {"$in": list(learner_ids)}}
-        cursor = self._collection.find(query, batch_size=READ_BATCH).sort(
+        cursor = self._collection.find(query, {"answers": 0}, batch_size=READ_BATCH).sort(
             [("learnerId", 1), ("skillId", 1)]
         )
         async for doc in cursor:

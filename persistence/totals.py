@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any
 
 from domain.totals import LearnerTotals, Tally
-from persistence.atomic import Session, write_versioned
 from persistence.database import READ_BATCH, Database, Document
 from persistence.indexes import TOTALS
+from persistence.versioned import Session, write_versioned
 
 Versioned = tuple[LearnerTotals, int]
 
@@ -52,6 +52,7 @@ def totals_to_document(totals: LearnerTotals) -> Document:
         "masteredSkills": totals.mastered_skills,
         "points": totals.points,
         "unlocks": totals.unlocks,
+        "recentRewards": list(totals.recent_rewards),
     }
 
 
@@ -69,6 +70,7 @@ def totals_from_document(doc: Document) -> LearnerTotals:
         mastered_skills=doc.get("masteredSkills", 0),
         points=doc.get("points", 0),
         unlocks=doc.get("unlocks", 0),
+        recent_rewards=tuple(doc.get("recentRewards", ())),
     )
 
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
 from domain.events import MAX_BATCH, EventDraft, EventType, fingerprint
-from domain.learners import Learner
+from domain.learners import Learner, LearnerChanges
 from persistence.repositories import Repositories
 from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
 from resolvers.learners import upsert_learner
@@ -314,7 +314,7 @@ async def seed_demo(
         await upsert_content(repos, items)
     # Before the events: a learner first seen through an event would get UTC days.
     for profile in PROFILES:
-        await upsert_learner(repos, profile.learner)
+        await upsert_learner(repos, LearnerChanges.replacing(profile.learner))
 
     histories = demo_events(now=now, weeks=weeks, seed=seed)
     await _check_same_story(repos, histories)

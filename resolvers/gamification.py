@@ -16,19 +16,26 @@ from domain.achievements import (
 )
 from domain.activity import DailyRollup, local_time
 from domain.dashboard import ActivitySummary, Recommendation, recommend, summarise_activity
-from domain.errors import InvalidInput, NotFound
+from domain.errors import IdempotencyConflict, InvalidInput, NotFound
 from domain.learners import Learner
 from domain.levels import DEFAULT_LEVELS, Level, LevelBand, level_for
-from domain.points import PointsEntry, PointsSource, check_manual_award
+from domain.points import (
+    ManualAward,
+    PointsEntry,
+    PointsSource,
+    award_fingerprint,
+    check_manual_award,
+)
 from domain.progress import ProgressStatus
 from domain.streaks import DEFAULT_AT_RISK_HOUR, Streak, streak_on
 from domain.totals import Analytics, LearnerTotals
-from persistence.atomic import Session, run_atomically
 from persistence.feed import Feed
 from persistence.loaders import Loaders, ProgressPageKey
 from persistence.progress import ProgressFilter
 from persistence.repositories import Repositories
 from persistence.topics import UNLOCKS_FEED
+from persistence.transactions import TransactionRunner
+from persistence.unit_of_work import UnitOfWork
 from resolvers.reading import (
     analytics_by_certification,
     analytics_for,
@@ -56,7 +63,8 @@ class AchievementStatus:
 @dataclass(frozen=True, slots=True)
 class PointsAward:
     entry: PointsEntry
-    total: int
+    total: int  # the learner's points right after the award
+    replayed: bool = False  # sent before under the same award id
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,29 +139,43 @@ async def follow_unlocks(
 
 
 async def award_points(
-    repos: Repositories,
+    runner: TransactionRunner,
     *,
     learner_id: str,
+    award_id: str,
     amount: int,
     reason: str,
     awarded_by: str,
     now: datetime,
 ) -> PointsAward:
-    """A manual award: one ledger entry and the learner's total, in one atomic unit."""
-    reason = check_manual_award(amount, reason)
+    """A manual award: one ledger entry and the learner's total, in one atomic unit.
 
-    async def unit(session: Session) -> PointsAward:
-        if not await repos.learners.find_by_ids([learner_id], session):
+    `award_id` is the client's idempotency key, as `eventId` is for events: the same award sent
+    again returns its first outcome; another award under the same id is a conflict.
+    """
+    reason = check_manual_award(amount, reason, award_id)
+    fingerprint = award_fingerprint(amount, reason)
+
+    async def work(unit: UnitOfWork) -> PointsAward:
+        earlier = await unit.manual_award(learner_id, award_id)
+        if earlier is not None:
+            if earlier.fingerprint != fingerprint:
+                raise IdempotencyConflict("awardId", award_id, what="award id")
+            return PointsAward(entry=earlier.entry, total=earlier.total, replayed=True)
+        if not await unit.learners([learner_id]):
             raise NotFound("learner", learner_id, field="learnerId")
-        loaded = await repos.totals.load_for_update([learner_id], session)
-        totals, version = loaded.get(learner_id, (LearnerTotals(learner_id), None))
+        totals = (await unit.totals.get_many([learner_id])).get(learner_id)
+        totals = totals or LearnerTotals(learner_id)
         updated = replace(totals, points=totals.points + amount)
-        entry = PointsEntry(learner_id, amount, reason, PointsSource.MANUAL, awarded_by, now)
-        await repos.totals.save([(updated, version)], session)
-        await repos.points.append([entry], session)
+        entry = PointsEntry(
+            learner_id, amount, reason, PointsSource.MANUAL, awarded_by, now, recorded_at=now
+        )
+        unit.totals.put(updated)
+        unit.add_points([entry])
+        unit.add_award(ManualAward(learner_id, award_id, fingerprint, entry, updated.points))
         return PointsAward(entry=entry, total=updated.points)
 
-    return await run_atomically(repos.database, unit)
+    return await runner.run(work)
 
 
 async def upsert_achievement(

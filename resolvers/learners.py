@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from domain.learners import Learner, validate_learner
+from domain.learners import Learner, LearnerChanges, validate_changes
 from persistence.repositories import Repositories
 
 
-async def upsert_learner(repos: Repositories, learner: Learner) -> Learner:
-    return await repos.learners.upsert(validate_learner(learner, "input"))
+async def upsert_learner(repos: Repositories, changes: LearnerChanges) -> Learner:
+    """Creates the learner or changes only the fields given; returns the learner as stored."""
+    return await repos.learners.update(validate_changes(changes, "input"))

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
 from domain.achievements import Unlock
 from domain.catalog import ContentItem
 from domain.errors import DomainError, IdempotencyConflict, InvalidInput
 from domain.events import MAX_BATCH, EventDraft, LearningEvent, validate_event
+from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.learners import Learner
 from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord, Rules
-from domain.mastery import BktParams
+from domain.mastery import DEFAULT_ANSWER_WINDOW
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
-from persistence.atomic import Session, run_atomically
-from persistence.events import event_to_document
 from persistence.feed import Feed
 from persistence.repositories import Repositories
 from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
+from persistence.transactions import TransactionRunner
+from persistence.unit_of_work import UnitOfWork
+from resolvers.group_commit import GroupCommit
 
 FieldPrefix = Callable[[int], str]
-Indexed = tuple[int, LearningEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +50,48 @@ class EventResult:
         return self.error is None and not self.replayed
 
 
-@dataclass(frozen=True)
-class Recorder:
-    repositories: Repositories
-    feed: Feed
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A valid event waiting for its unit of work."""
+
+    index: int  # its position in the request
+    field: str  # the input field it came from, for errors
+    event: LearningEvent
+    item: ContentItem
+    received_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.event.learner_id, self.event.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSettings:
     pass_threshold: float = DEFAULT_PASS_THRESHOLD
+    guard: GuardSettings = DEFAULT_GUARD
+    answer_window: int = DEFAULT_ANSWER_WINDOW
+
+
+class Recorder:
+    """Records events: each stored once under its key, folded into derived state atomically.
+
+    Concurrent requests for the same learners are grouped into shared units of work (see
+    `resolvers.group_commit`), so they never conflict with each other inside one process.
+    """
+
+    def __init__(
+        self,
+        repositories: Repositories,
+        feed: Feed,
+        settings: RecordingSettings = RecordingSettings(),
+        *,
+        runner: TransactionRunner | None = None,
+    ) -> None:
+        self.repositories = repositories
+        self.feed = feed
+        self.settings = settings
+        self.runner = runner or TransactionRunner(repositories)
+        self.group_commit: GroupCommit[_Pending, EventResult] = GroupCommit(self._write)
 
     async def record_one(self, draft: EventDraft, *, received_at: datetime) -> EventResult:
         """Records one event; a failure is raised rather than returned."""
@@ -75,16 +113,9 @@ class Recorder:
     ) -> list[EventResult]:
         items = await self.repositories.content.find_by_ids({d.content_id for d in drafts})
         results: dict[int, EventResult] = {}
-        valid: list[Indexed] = []
-        seen: set[tuple[str, str]] = set()
+        valid: list[_Pending] = []
         for index, draft in enumerate(drafts):
-            key = (draft.learner_id, draft.event_id)
             try:
-                if key in seen:
-                    raise InvalidInput(
-                        f"{prefix(index)}.eventId", "must not appear twice in one batch"
-                    )
-                seen.add(key)
                 event = validate_event(
                     draft,
                     field_prefix=prefix(index),
@@ -94,18 +125,99 @@ class Recorder:
             except DomainError as error:
                 results[index] = EventResult(index, draft.learner_id, draft.event_id, error=error)
             else:
-                valid.append((index, event))
-
+                item = items[event.content_id]
+                valid.append(_Pending(index, prefix(index), event, item, received_at))
         if valid:
-
-            async def unit(session: Session) -> list[EventResult]:
-                batch = _Batch(self.repositories, items, session, self.pass_threshold)
-                return await batch.store(valid, received_at, prefix)
-
-            for result in await run_atomically(self.repositories.database, unit):
+            learners = frozenset(p.event.learner_id for p in valid)
+            for result in await self.group_commit.submit(learners, valid):
                 results[result.index] = result
             self._publish(results.values())
         return [results[index] for index in range(len(drafts))]
+
+    async def _write(self, pending: Sequence[_Pending]) -> list[EventResult]:
+        return await self.runner.run(lambda unit: self._store(unit, pending))
+
+    async def _store(self, unit: UnitOfWork, pending: Sequence[_Pending]) -> list[EventResult]:
+        """Stores what is new, replays what was stored before; one result per pending event."""
+        stored = await unit.stored_events(p.key for p in pending)
+        results: dict[int, EventResult] = {}
+        first: dict[tuple[str, str], tuple[int, _Pending]] = {}
+        repeats: list[tuple[int, _Pending]] = []
+        for position, p in enumerate(pending):
+            earlier = stored.get(p.key)
+            if earlier is not None:
+                results[position] = _again(p, earlier.fingerprint, earlier.outcome)
+            elif p.key in first:
+                repeats.append((position, p))  # the same event twice in this unit
+            else:
+                first[p.key] = (position, p)
+        fresh = sorted(first.values(), key=lambda pair: pair[1].event.occurred_at)
+        if fresh:
+            records = await self._records(unit, [p for _, p in fresh])
+            rules = await self._rules(unit, [p.item for _, p in fresh])
+            for position, p in fresh:
+                outcome = records[p.event.learner_id].record(
+                    p.event, p.item, rules=rules, recorded_at=p.received_at
+                )
+                unit.add_event(p.event, outcome, p.received_at)
+                results[position] = EventResult(
+                    p.index, p.event.learner_id, p.event.event_id, outcome
+                )
+            _stage(unit, records.values())
+        for position, p in repeats:
+            original_position, original = first[p.key]
+            recorded = results[original_position].outcome
+            assert recorded is not None  # a first occurrence is always recorded
+            results[position] = _again(p, original.event.fingerprint, recorded)
+        return [results[position] for position in range(len(pending))]
+
+    async def _records(
+        self, unit: UnitOfWork, pending: Sequence[_Pending]
+    ) -> dict[str, LearnerRecord]:
+        """Each learner's derived state that the events touch, read through the unit."""
+        events = [p.event for p in pending]
+        learner_ids = {event.learner_id for event in events}
+        learners = await unit.learners(learner_ids)
+        # Clients that only send events still work: a first event creates its learner.
+        missing = [Learner(id=learner_id) for learner_id in learner_ids - learners.keys()]
+        unit.add_learners(missing)
+        learners.update({learner.id: learner for learner in missing})
+        totals = await unit.totals.get_many(learner_ids)
+        unlocked = await unit.unlocked(learner_ids)
+        records = {
+            learner_id: LearnerRecord(
+                learner=learners[learner_id],
+                totals=totals.get(learner_id) or LearnerTotals(learner_id),
+                unlocked=unlocked[learner_id],
+            )
+            for learner_id in learner_ids
+        }
+        progress = await unit.progress.get_many({(e.learner_id, e.content_id) for e in events})
+        for (learner_id, content_id), value in progress.items():
+            records[learner_id].progress[content_id] = value
+        skills = await unit.skill_states.get_many(
+            {(p.event.learner_id, skill) for p in pending for skill in p.item.skill_ids}
+        )
+        for (learner_id, skill_id), state in skills.items():
+            records[learner_id].skills[skill_id] = state
+        days = await unit.days.get_many(
+            {(e.learner_id, records[e.learner_id].local_day(e)) for e in events}
+        )
+        for (learner_id, day), rollup in days.items():
+            records[learner_id].days[day] = rollup
+        return records
+
+    async def _rules(self, unit: UnitOfWork, items: Iterable[ContentItem]) -> Rules:
+        skill_ids = {skill_id for item in items for skill_id in item.skill_ids}
+        skills = await self.repositories.skills.find_by_ids(skill_ids, unit.session)
+        settings = self.settings
+        return Rules(
+            skill_params={skill.id: skill.bkt for skill in skills.values() if skill.bkt},
+            pass_threshold=settings.pass_threshold,
+            achievements=await unit.achievements(),
+            guard=settings.guard,
+            answer_window=settings.answer_window,
+        )
 
     def _publish(self, results: Iterable[EventResult]) -> None:
         # One update per item: its final state, the one that counts the most events (a batch is
@@ -125,144 +237,24 @@ class Recorder:
                     self.feed.publish(UNLOCKS_FEED, unlock.learner_id, unlock)
 
 
-@dataclass
-class _Batch:
-    """One attempt at storing a batch inside one atomic unit; discarded if the unit retries."""
+def _again(p: _Pending, fingerprint: str, outcome: EventOutcome) -> EventResult:
+    """An event seen before: its first outcome if it is the same event, else a conflict."""
+    event = p.event
+    if fingerprint == event.fingerprint:
+        return EventResult(p.index, event.learner_id, event.event_id, outcome, replayed=True)
+    conflict = IdempotencyConflict(f"{p.field}.eventId", event.event_id)
+    return EventResult(p.index, event.learner_id, event.event_id, error=conflict)
 
-    repos: Repositories
-    items: dict[str, ContentItem]
-    session: Session
-    pass_threshold: float
-    records: dict[str, LearnerRecord] = field(default_factory=dict)
-    totals_versions: dict[str, int] = field(default_factory=dict)
-    progress_versions: dict[tuple[str, str], int] = field(default_factory=dict)
-    skill_versions: dict[tuple[str, str], int] = field(default_factory=dict)
-    day_versions: dict[tuple[str, date], int] = field(default_factory=dict)
 
-    async def store(
-        self, valid: list[Indexed], received_at: datetime, prefix: FieldPrefix
-    ) -> list[EventResult]:
-        stored = await self.repos.events.find_by_keys(
-            [(e.learner_id, e.event_id) for _, e in valid], self.session
-        )
-        results: list[EventResult] = []
-        fresh: list[Indexed] = []
-        for index, event in valid:
-            earlier = stored.get((event.learner_id, event.event_id))
-            if earlier is None:
-                fresh.append((index, event))
-            elif earlier.fingerprint == event.fingerprint:
-                results.append(
-                    EventResult(
-                        index, event.learner_id, event.event_id, earlier.outcome, replayed=True
-                    )
-                )
-            else:
-                conflict = IdempotencyConflict(f"{prefix(index)}.eventId", event.event_id)
-                results.append(EventResult(index, event.learner_id, event.event_id, error=conflict))
-        if not fresh:
-            return results
-
-        await self._load([event for _, event in fresh])
-        rules = Rules(
-            skill_params=await self._skill_params(),
-            pass_threshold=self.pass_threshold,
-            achievements=await self.repos.achievements.all(self.session),
-        )
-        # Chronological order: mastery follows the sequence of answers.
-        fresh.sort(key=lambda pair: pair[1].occurred_at)
-        documents = []
-        for index, event in fresh:
-            outcome = self.records[event.learner_id].record(
-                event, self.items[event.content_id], rules=rules, recorded_at=received_at
-            )
-            documents.append(event_to_document(event, outcome=outcome, received_at=received_at))
-            results.append(EventResult(index, event.learner_id, event.event_id, outcome))
-
-        await self.repos.events.insert_many(documents, self.session)
-        await self._save()
-        return results
-
-    async def _load(self, events: list[LearningEvent]) -> None:
-        repos, session = self.repos, self.session
-        learner_ids = {event.learner_id for event in events}
-        learners = await repos.learners.find_by_ids(learner_ids, session)
-        # Clients that only send events still work: a first event creates its learner.
-        missing = [Learner(id=learner_id) for learner_id in learner_ids - learners.keys()]
-        await repos.learners.create_missing(missing, session)
-        learners.update({learner.id: learner for learner in missing})
-
-        totals = await repos.totals.load_for_update(learner_ids, session)
-        unlocked = await repos.unlocks.keys_for(learner_ids, session)
-        for learner_id in learner_ids:
-            self.records[learner_id] = LearnerRecord(
-                learner=learners[learner_id],
-                totals=totals[learner_id][0] if learner_id in totals else LearnerTotals(learner_id),
-                unlocked=unlocked[learner_id],
-            )
-            if learner_id in totals:
-                self.totals_versions[learner_id] = totals[learner_id][1]
-
-        progress = await repos.progress.load_for_update(
-            {(e.learner_id, e.content_id) for e in events}, session
-        )
-        for (learner_id, content_id), (value, version) in progress.items():
-            self.records[learner_id].progress[content_id] = value
-            self.progress_versions[(learner_id, content_id)] = version
-
-        skill_keys = {
-            (e.learner_id, skill_id)
-            for e in events
-            for skill_id in self.items[e.content_id].skill_ids
-        }
-        skills = await repos.skill_states.load_for_update(skill_keys, session)
-        for (learner_id, skill_id), (state, version) in skills.items():
-            self.records[learner_id].skills[skill_id] = state
-            self.skill_versions[(learner_id, skill_id)] = version
-
-        day_keys = {(e.learner_id, self.records[e.learner_id].local_day(e)) for e in events}
-        days = await repos.activity.load_for_update(day_keys, session)
-        for (learner_id, day), (rollup, version) in days.items():
-            self.records[learner_id].days[day] = rollup
-            self.day_versions[(learner_id, day)] = version
-
-    async def _skill_params(self) -> dict[str, BktParams]:
-        skill_ids = {skill_id for item in self.items.values() for skill_id in item.skill_ids}
-        skills = await self.repos.skills.find_by_ids(skill_ids, self.session)
-        return {skill.id: skill.bkt for skill in skills.values() if skill.bkt is not None}
-
-    async def _save(self) -> None:
-        records = self.records.values()
-        await self.repos.progress.save(
-            [
-                (r.progress[c], self.progress_versions.get((r.learner.id, c)))
-                for r in records
-                for c in sorted(r.changed_progress)
-            ],
-            self.session,
-        )
-        await self.repos.skill_states.save(
-            [
-                (r.skills[s], self.skill_versions.get((r.learner.id, s)))
-                for r in records
-                for s in sorted(r.changed_skills)
-            ],
-            self.session,
-        )
-        await self.repos.activity.save(
-            [
-                (r.days[d], self.day_versions.get((r.learner.id, d)))
-                for r in records
-                for d in sorted(r.changed_days)
-            ],
-            self.session,
-        )
-        await self.repos.totals.save(
-            [(r.totals, self.totals_versions.get(r.learner.id)) for r in records], self.session
-        )
-        await self.repos.unlocks.insert_many(
-            [unlock for r in records for unlock in r.new_unlocks], self.session
-        )
-        await self.repos.points.append(
-            [entry for r in records for entry in r.new_points], self.session
-        )
+def _stage(unit: UnitOfWork, records: Iterable[LearnerRecord]) -> None:
+    """Hands what the fold changed back to the unit of work, which writes it on commit."""
+    for record in records:
+        for content_id in record.changed_progress:
+            unit.progress.put(record.progress[content_id])
+        for skill_id in record.changed_skills:
+            unit.skill_states.put(record.skills[skill_id])
+        for day in record.changed_days:
+            unit.days.put(record.days[day])
+        unit.totals.put(record.totals)
+        unit.add_unlocks(record.new_unlocks)
+        unit.add_points(record.new_points)

@@ -11,6 +11,7 @@ import strawberry
 from persistence.feed import Feed
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
+from persistence.transactions import TransactionRunner
 from resolvers.access import ANONYMOUS, Viewer
 from resolvers.gamification import GamificationSettings
 from resolvers.recording import Recorder
@@ -31,6 +32,11 @@ class Services:
     recorder: Recorder
     clock: Clock = utc_now
     gamification: GamificationSettings = field(default_factory=GamificationSettings)
+
+    @property
+    def transactions(self) -> TransactionRunner:
+        """Runs units of work; the recorder's, so every write shares its retry counters."""
+        return self.recorder.runner
 
 
 @dataclass

@@ -273,6 +273,10 @@ class AchievementInput:
 @strawberry.input(description="Points given by hand (admin).")
 class AwardPointsInput:
     learner_id: str
+    award_id: str = strawberry.field(
+        description="The client's id for this award, unique per learner: the idempotency key. "
+        "Sending it again with the same amount and reason returns the first outcome."
+    )
     amount: int = strawberry.field(description="1 to 100,000.")
     reason: str
 
@@ -280,5 +284,8 @@ class AwardPointsInput:
 @strawberry.type(description="The ledger entry written and the learner's new standing.")
 class AwardPointsPayload:
     entry: PointsEntry
-    total_points: int
+    total_points: int = strawberry.field(description="The learner's points right after the award.")
     level: Level
+    replayed: bool = strawberry.field(
+        description="True when this award id was recorded before: the first outcome is returned."
+    )

@@ -8,6 +8,7 @@ from typing import Annotated, Self
 import strawberry
 
 from domain import learners
+from domain.errors import InvalidInput
 from persistence.progress import ProgressFilter
 from resolvers import access, gamification, reading
 from schema.catalog import Skill
@@ -160,15 +161,28 @@ class Learner(Node):
         return Dashboard.from_domain(value)
 
 
-@strawberry.input(description="A learner to create or update.")
+@strawberry.input(
+    description="A learner to create or update: fields left out keep their value (on creation, "
+    "no display name and UTC)."
+)
 class LearnerInput:
     id: str
-    display_name: str | None = None
-    time_zone: str = strawberry.field(
-        default=learners.DEFAULT_TIME_ZONE, description="An IANA time zone, e.g. Europe/Paris."
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null clears the name."
+    )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An IANA time zone, e.g. Europe/Paris. A change applies to days from the "
+        "change on; days already counted keep their calendar.",
     )
 
-    def to_domain(self) -> learners.Learner:
-        return learners.Learner(
-            id=self.id, display_name=self.display_name, time_zone=self.time_zone
+    def to_domain(self) -> learners.LearnerChanges:
+        if self.time_zone is None:
+            raise InvalidInput("input.timeZone", "must be an IANA time zone, not null")
+        name, zone = self.display_name, self.time_zone
+        return learners.LearnerChanges(
+            id=self.id,
+            display_name=None if name is strawberry.UNSET else name,
+            time_zone=None if zone is strawberry.UNSET else zone,
+            clear_display_name=name is None,
         )

@@ -98,6 +98,10 @@ class SkillMastery:
     )
     level: MasteryLevel  # type: ignore[valid-type]
     mastered: bool = strawberry.field(description="Mastery of 0.95 or more.")
+    mastered_at: datetime | None = strawberry.field(
+        description="When the current mastered run began (answers in the order they happened); "
+        "null when not mastered now."
+    )
     attempts: int
     correct_answers: int
     average_score: float | None = strawberry.field(description="Percent, 0 to 100.")
@@ -109,9 +113,10 @@ class SkillMastery:
     def from_domain(cls, state: bkt.SkillState, skill: Skill | None) -> Self:
         return cls(
             skill_id=state.skill_id,
-            mastery=round(state.p_known, 4),
+            mastery=state.p_known,
             level=state.level,
             mastered=state.mastered,
+            mastered_at=state.mastered_at,
             attempts=state.attempts,
             correct_answers=state.correct,
             average_score=percent(state.average_score),

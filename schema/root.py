@@ -158,8 +158,9 @@ class Mutation:
     async def award_points(self, info: Info, input: AwardPointsInput) -> AwardPointsPayload:
         access.check_is_admin(info.context.viewer)
         award = await gamification.award_points(
-            info.context.repositories,
+            info.context.services.transactions,
             learner_id=input.learner_id,
+            award_id=input.award_id,
             amount=input.amount,
             reason=input.reason,
             awarded_by=info.context.viewer.id or "admin",
@@ -170,6 +171,7 @@ class Mutation:
             entry=PointsEntry.from_domain(award.entry),
             total_points=award.total,
             level=Level.from_domain(level),
+            replayed=award.replayed,
         )
 
     @strawberry.mutation(description="Adds or changes an achievement rule (admin).")

@@ -52,7 +52,7 @@ import strawberry
 from domain.achievements import AchievementDefinition, RuleType
 from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
 from domain.events import MAX_BATCH, EventDraft, EventType, validate_event
-from domain.learners import Learner
+from domain.learners import LearnerChanges
 from domain.learning import EventOutcome
 from domain.progress import ContentProgress, advance
 from persistence.database import CommandCounter, Database, create_client, open_database
@@ -349,8 +349,8 @@ async def ingestion(bench: Bench) -> dict[str, float]:
     zones = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
     for n, learner_id in enumerate(learners):
         for tag in ("sync", "mixed"):
-            await bench.services.repositories.learners.upsert(
-                Learner(
+            await bench.services.repositories.learners.update(
+                LearnerChanges(
                     id=f"{learner_id}-{tag}",
                     display_name=f"Learner {n}",
                     time_zone=zones[n % len(zones)],
@@ -438,6 +438,65 @@ async def ingest(
         f"ingest_{tag}_graphql_events_per_s": round(graphql_rate),
         f"ingest_{tag}_raw_events_per_s": round(raw_rate),
         f"ingest_{tag}_ratio": round(ratio, 3),
+    }
+
+
+# --- 1b. contention: concurrent requests for one learner ----------------------------------------
+
+CONTENTION_REQUESTS = 50
+CONTENTION_ROUNDS = 2 if QUICK else 5
+
+RECORD_ONE = """
+mutation($input: RecordEventInput!) { recordEvent(input: $input) { status } }
+"""
+
+
+async def contention(bench: Bench) -> dict[str, float]:
+    print(
+        f"\n1b. Contention: {CONTENTION_REQUESTS} concurrent recordEvent requests for one "
+        f"learner, {CONTENTION_ROUNDS} rounds (each a fresh learner)"
+    )
+    latencies: list[float] = []
+    failures = 0
+    now = utc_now()
+    runner = bench.services.recorder.runner
+    retries_before = runner.unit_retries + runner.commit_retries
+    units_before = bench.services.recorder.group_commit.units
+    for round_ in range(CONTENTION_ROUNDS):
+        learner = f"contended-{round_}"
+        drafts = bench.factory.drafts(
+            [learner],
+            CONTENTION_REQUESTS,
+            start=now - timedelta(days=2),
+            end=now - timedelta(minutes=1),
+            tag=f"contention-{round_}",
+        )
+
+        async def one(draft: EventDraft) -> float:
+            started = time.perf_counter()
+            await bench.execute(RECORD_ONE, input=as_graphql_input(draft))
+            return time.perf_counter() - started
+
+        outcomes = await asyncio.gather(*(one(d) for d in drafts), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                failures += 1
+            else:
+                latencies.append(outcome)
+    requests = CONTENTION_REQUESTS * CONTENTION_ROUNDS
+    units = bench.services.recorder.group_commit.units - units_before
+    retries = runner.unit_retries + runner.commit_retries - retries_before
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    print(f"   latency p50 {ms(p50)}   p99 {ms(p99)}")
+    print(f"   failed {failures} of {requests}   units of work {units}   retries {retries}")
+    print(f"   all recorded, none failed: {verdict(failures == 0)}")
+    return {
+        "contention_requests": requests,
+        "contention_failed": failures,
+        "contention_p50_ms": round(p50 * 1000, 1),
+        "contention_p99_ms": round(p99 * 1000, 1),
+        "contention_units": units,
+        "contention_retries": retries,
     }
 
 
@@ -750,6 +809,7 @@ async def run() -> dict[str, float]:
             started = time.perf_counter()
             await seed_fleet(bench)
             summary |= await ingestion(bench)
+            summary |= await contention(bench)
             summary |= await read_cost(bench)
             summary |= await commands_per_request(bench)
             summary |= await unlock_latency(bench)

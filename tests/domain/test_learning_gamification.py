@@ -19,7 +19,7 @@ from domain.learning import EventOutcome, LearnerRecord, Rules
 from domain.mastery import BktParams
 from domain.points import PERFECT, PointsEntry, PointsSource
 from domain.totals import LearnerTotals
-from tests.domain.support import event
+from tests.domain.support import at, event
 from tests.factories import content_item
 
 RECORDED_AT = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
@@ -78,7 +78,8 @@ def test_a_first_event_unlocks_first_steps_with_seq_1_and_credits_its_points() -
     assert unlock.learner_id == "ada"
     assert (unlock.title, unlock.points, unlock.rule) == ("First Steps", 10, RuleType.FIRST_EVENT)
     assert unlock.certification is None
-    assert unlock.unlocked_at == RECORDED_AT
+    assert unlock.unlocked_at == answer.occurred_at  # earned when it happened
+    assert unlock.recorded_at == RECORDED_AT
     assert unlock.event_id == answer.event_id
     assert outcome.points == 10
     assert record.totals.points == 10
@@ -92,7 +93,8 @@ def test_a_first_event_unlocks_first_steps_with_seq_1_and_credits_its_points() -
             reason="achievement: First Steps",
             source=PointsSource.ACHIEVEMENT,
             reference="first-event",
-            at=RECORDED_AT,
+            at=answer.occurred_at,
+            recorded_at=RECORDED_AT,
         )
     ]
 
@@ -152,7 +154,8 @@ def test_an_event_points_entry_refers_to_the_event_that_earned_it() -> None:
             reason="started saa-ec2-1",
             source=PointsSource.EVENT,
             reference=started.event_id,
-            at=RECORDED_AT,
+            at=started.occurred_at,
+            recorded_at=RECORDED_AT,
         )
     ]
 
@@ -294,19 +297,20 @@ QUICK = BktParams(prior=0.9, learn=0.0, guess=0.2, slip=0.1)
 QUICK_RULES = Rules(skill_params={"ec2": QUICK, "vpc": QUICK}, achievements=DEFAULT_ACHIEVEMENTS)
 
 
-def test_mastering_a_skill_counts_once_even_if_mastery_drops_and_rises_again() -> None:
+def test_the_mastered_count_follows_mastery_and_its_achievement_unlocks_once() -> None:
     record = record_for()
     mastered_now = []
     counts = []
     unlocked = []
-    for correct in (True, False, True, True, False, True):
-        outcome = apply(record, event(score=None, correct=correct), rules=QUICK_RULES)
+    for minutes, correct in enumerate((True, False, True, True, False, True)):
+        answer = event(score=None, correct=correct, occurred_at=at(minutes * 10))
+        outcome = apply(record, answer, rules=QUICK_RULES)
         mastered_now.append(record.skills["ec2"].mastered)
         counts.append(record.totals.mastered_skills)
         unlocked.append(keys(outcome.unlocks))
 
     assert mastered_now == [True, False, True, True, False, True]
-    assert counts == [1] * 6
+    assert counts == [1, 0, 1, 1, 0, 1]
     assert unlocked == [["mastery-1", "first-event"], [], [], [], [], []]
 
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from fractions import Fraction
 
 import pytest
 
@@ -12,8 +14,10 @@ from domain.mastery import (
     MASTERED_AT,
     BktParams,
     MasteryLevel,
+    SkillState,
     is_mastered,
     judge_answer,
+    mastery_changed,
     mastery_level,
     new_skill_state,
     practise,
@@ -21,6 +25,61 @@ from domain.mastery import (
     update_knowledge,
 )
 from tests.factories import NOW
+
+RIGHT, WRONG = True, False
+
+
+def minute(n: float) -> datetime:
+    return NOW + timedelta(minutes=n)
+
+
+def exact_bkt(answers: Iterable[bool], params: BktParams = DEFAULT_BKT) -> Fraction:
+    """The BKT forward pass in exact rational arithmetic: the reference for the float code.
+
+    Parameters are read as the decimals they are written as (0.1 is 1/10).
+    """
+    prior, learn, guess, slip = (
+        Fraction(repr(value)) for value in (params.prior, params.learn, params.guess, params.slip)
+    )
+    p = prior
+    for correct in answers:
+        if correct:
+            posterior = p * (1 - slip) / (p * (1 - slip) + (1 - p) * guess)
+        else:
+            posterior = p * slip / (p * slip + (1 - p) * (1 - guess))
+        p = posterior + (1 - posterior) * learn
+    return p
+
+
+def exact_log_odds(p: Fraction) -> float:
+    return math.log(p.numerator) - math.log(p.denominator - p.numerator)
+
+
+def answered(
+    answers: Sequence[tuple[datetime, bool]],
+    params: BktParams = DEFAULT_BKT,
+    *,
+    state: SkillState | None = None,
+    window: int = 1000,
+) -> SkillState:
+    """The state after `answers`, applied in the order given (which is the order of arrival)."""
+    state = state or new_skill_state("ada", "ec2", params)
+    for at, correct in answers:
+        state = practise(
+            state,
+            at=at,
+            time_spent_seconds=10,
+            correct=correct,
+            score=None,
+            params=params,
+            window=window,
+        )
+    return state
+
+
+def in_a_row(answers: Sequence[bool], start: float = 0) -> list[tuple[datetime, bool]]:
+    """`answers` a minute apart from `minute(start)` on."""
+    return [(minute(start + i), correct) for i, correct in enumerate(answers)]
 
 
 def bkt_by_hand(p_known: float, correct: bool, *, t: float, g: float, s: float) -> float:
@@ -168,9 +227,12 @@ def test_judge_answer_prefers_the_flag_then_the_score_threshold(
     assert judge_answer(correct=correct, score=score, pass_threshold=0.7) is expected
 
 
-def test_a_new_skill_state_starts_at_the_prior() -> None:
+def test_a_new_skill_state_starts_at_the_log_odds_of_the_prior() -> None:
     state = new_skill_state("ada", "ec2", BktParams(prior=0.25))
-    assert state.p_known == 0.25
+    assert state.log_odds == pytest.approx(math.log(1 / 3), abs=1e-15)
+    assert state.base_log_odds == state.log_odds
+    assert state.p_known == pytest.approx(0.25, abs=1e-15)
+    assert (state.answers, state.dropped, state.mastered_at) == ((), 0, None)
     assert state.attempts == 0
     assert state.average_score is None
     assert state.level is MasteryLevel.NOVICE
@@ -196,7 +258,8 @@ def test_practising_without_an_answer_adds_time_but_keeps_knowledge() -> None:
     after = practise(
         state, at=NOW, time_spent_seconds=90, correct=None, score=None, params=DEFAULT_BKT
     )
-    assert after.p_known == state.p_known
+    assert after.log_odds == state.log_odds
+    assert after.answers == ()
     assert after.attempts == 0
     assert after.time_spent_seconds == 90
     assert after.last_practised_at == NOW
@@ -216,3 +279,80 @@ def test_a_late_practice_does_not_move_last_practised_at_backwards() -> None:
         params=DEFAULT_BKT,
     )
     assert state.last_practised_at == NOW
+
+
+def test_learning_nothing_leaves_the_bayes_posterior_as_it_is() -> None:
+    # P(correct) = 0.27, so the posterior of a right answer from 0.1 is 0.09 / 0.27 = 1/3.
+    no_learning = BktParams(prior=0.1, learn=0.0, guess=0.2, slip=0.1)
+    assert update_knowledge(0.1, correct=True, params=no_learning) == pytest.approx(
+        1 / 3, abs=1e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("rights", "wrongs", "expected"),
+    [(25, 20, 0.2979), (200, 200, 0.1143), (500, 420, 0.1143), (60, 3, 1.0)],
+)
+def test_long_runs_of_answers_match_exact_arithmetic(
+    rights: int, wrongs: int, expected: float
+) -> None:
+    answers = [RIGHT] * rights + [WRONG] * wrongs
+    state = answered(in_a_row(answers))
+    exact = exact_bkt(answers)
+    assert state.p_known == pytest.approx(float(exact), abs=1e-9)
+    assert state.p_known == pytest.approx(expected, abs=1e-4)
+
+
+def test_many_right_answers_keep_counting_instead_of_sticking_at_certainty() -> None:
+    rights = [RIGHT] * 500
+    state = answered(in_a_row(rights))
+    assert state.log_odds == pytest.approx(exact_log_odds(exact_bkt(rights)), rel=1e-9)
+    wrongs = [WRONG] * 20
+    after = answered(in_a_row(wrongs, start=500), state=state)
+    exact = exact_bkt(rights + wrongs)
+    assert after.p_known == pytest.approx(float(exact), abs=1e-9)
+    assert after.log_odds == pytest.approx(exact_log_odds(exact), rel=1e-9)
+    assert after.log_odds < state.log_odds
+
+
+DEGENERATE = [
+    BktParams(prior=0.0, learn=0.0, guess=0.0, slip=0.0),
+    BktParams(prior=1.0, learn=0.0, guess=0.0, slip=0.0),
+    BktParams(prior=0.0, learn=1.0, guess=0.0, slip=0.0),
+    BktParams(prior=1.0, learn=1.0, guess=0.3, slip=0.0),
+    BktParams(prior=0.5, learn=0.0, guess=0.0, slip=0.0),
+    BktParams(prior=0.0, learn=0.0, guess=0.3, slip=0.6),
+]
+
+
+@pytest.mark.parametrize("params", DEGENERATE)
+def test_degenerate_parameters_never_give_nan(params: BktParams) -> None:
+    pattern = [RIGHT, WRONG, WRONG, RIGHT, RIGHT, WRONG]
+    for order in itertools.permutations(in_a_row(pattern), 6):
+        state = answered(order, params.validate("bkt"))
+        values = [state.log_odds, state.base_log_odds, *(a.log_odds for a in state.answers)]
+        assert not any(math.isnan(value) for value in values)
+        assert 0.0 <= state.p_known <= 1.0
+    for p_known in (0.0, 0.5, 1.0):
+        for correct in (RIGHT, WRONG):
+            assert not math.isnan(update_knowledge(p_known, correct=correct, params=params))
+
+
+def test_an_answer_that_cannot_happen_leaves_certain_knowledge_as_it_is() -> None:
+    never_slips = BktParams(prior=0.5, learn=0.0, guess=0.0, slip=0.0)
+    known = answered(in_a_row([RIGHT]), never_slips)
+    assert known.p_known == 1.0
+    assert answered([(minute(5), WRONG)], never_slips, state=known).p_known == 1.0
+    unknown = answered(in_a_row([WRONG]), never_slips)
+    assert unknown.p_known == 0.0
+    assert answered([(minute(5), RIGHT)], never_slips, state=unknown).p_known == 0.0
+
+
+def test_mastery_changed_says_whether_a_skill_was_mastered_or_lost() -> None:
+    fresh = new_skill_state("ada", "ec2", DEFAULT_BKT)
+    mastered = answered(in_a_row([RIGHT] * 4))
+    assert mastered.mastered
+    assert mastery_changed(fresh, mastered) == 1
+    assert mastery_changed(mastered, fresh) == -1
+    assert mastery_changed(fresh, fresh) == 0
+    assert mastery_changed(mastered, mastered) == 0

@@ -12,6 +12,7 @@ from domain.points import (
     PERFECT_SCORE_BONUS,
     EventAward,
     PointsSource,
+    award_fingerprint,
     check_manual_award,
     event_awards,
 )
@@ -86,13 +87,13 @@ def test_a_raw_score_at_its_maximum_is_perfect() -> None:
 
 @pytest.mark.parametrize("amount", [1, 250, MAX_MANUAL_AWARD])
 def test_a_manual_award_within_bounds_is_accepted_with_a_trimmed_reason(amount: int) -> None:
-    assert check_manual_award(amount, "  helped a peer  ") == "helped a peer"
+    assert check_manual_award(amount, "  helped a peer  ", "award-1") == "helped a peer"
 
 
 @pytest.mark.parametrize("amount", [0, -1, -500, MAX_MANUAL_AWARD + 1])
 def test_a_manual_award_out_of_bounds_names_the_amount(amount: int) -> None:
     with pytest.raises(InvalidInput) as raised:
-        check_manual_award(amount, "helped a peer")
+        check_manual_award(amount, "helped a peer", "award-1")
     assert raised.value.field == "amount"
     assert str(MAX_MANUAL_AWARD) in raised.value.rule
 
@@ -100,5 +101,19 @@ def test_a_manual_award_out_of_bounds_names_the_amount(amount: int) -> None:
 @pytest.mark.parametrize("reason", ["", "   ", "\t\n", "x" * (MAX_TITLE_LENGTH + 1)])
 def test_a_manual_award_needs_a_reason_and_names_it(reason: str) -> None:
     with pytest.raises(InvalidInput) as raised:
-        check_manual_award(10, reason)
+        check_manual_award(10, reason, "award-1")
     assert raised.value.field == "reason"
+
+
+@pytest.mark.parametrize("award_id", ["", " x", "a|b", "x" * 129])
+def test_a_manual_award_needs_a_valid_award_id_and_names_it(award_id: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        check_manual_award(10, "helped a peer", award_id)
+    assert raised.value.field == "awardId"
+
+
+def test_an_award_fingerprint_tells_apart_amounts_and_reasons() -> None:
+    same = award_fingerprint(10, "helped a peer")
+    assert award_fingerprint(10, "helped a peer") == same
+    assert award_fingerprint(11, "helped a peer") != same
+    assert award_fingerprint(10, "helped a friend") != same

@@ -142,7 +142,7 @@ def test_completion_rate_is_against_the_catalog_and_capped_at_a_hundred(
     assert result.completion_rate == pytest.approx(rate)
 
 
-def test_totals_mark_the_event_day_active_and_count_new_masteries() -> None:
+def test_totals_mark_the_event_day_active_and_count_mastery_changes() -> None:
     totals = LearnerTotals(learner_id="ada")
     answer = event()
     progress = ContentProgress(learner_id="ada", content_id=answer.content_id)
@@ -154,7 +154,7 @@ def test_totals_mark_the_event_day_active_and_count_new_masteries() -> None:
         before=progress,
         after=advance(progress, answer),
         day=date(2026, 3, 10),
-        newly_mastered=2,
+        mastered_change=2,
     )
 
     assert after.active_days == ((date(2026, 3, 10), date(2026, 3, 10)),)

@@ -17,15 +17,17 @@ from tests.e2e.conftest import Service, start_service, stop_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
 
+QUESTIONS = ["live-1", "live-2", *(f"live-q{n}" for n in range(10))]
+ITEMS = ", ".join(
+    f'{{id: "{item}", title: "{item}", kind: QUESTION, skillIds: ["live-s"], certification: "SAA"}}'
+    for item in QUESTIONS
+)
 CATALOG = gql(
-    """
-    mutation {
-      upsertSkills(skills: [{id: "live-s", name: "Live skill"}]) { skillId }
-      upsertContent(items: [
-        {id: "live-1", title: "One", kind: QUESTION, skillIds: ["live-s"], certification: "SAA"},
-        {id: "live-2", title: "Two", kind: QUESTION, skillIds: ["live-s"], certification: "SAA"}
-      ]) { contentId }
-    }
+    f"""
+    mutation {{
+      upsertSkills(skills: [{{id: "live-s", name: "Live skill"}}]) {{ skillId }}
+      upsertContent(items: [{ITEMS}]) {{ contentId }}
+    }}
     """
 )
 RECORD = gql(
@@ -141,9 +143,9 @@ async def test_a_reconnecting_subscriber_gets_what_it_missed_then_live_unlocks(
         missed = await next_unlock(updates)
         pending = asyncio.ensure_future(next_unlock(updates))
         await asyncio.sleep(0.5)
-        # Live again: ten scored answers at 100% unlock the average-score achievements.
+        # Live again: ten questions answered at 100% unlock the average-score achievements.
         for n in range(10):
-            await writer.execute(record(learner, f"a{n}", score=1.0))
+            await writer.execute(record(learner, f"a{n}", contentId=f"live-q{n}", score=1.0))
         following = await pending
         await updates.aclose()
 

@@ -98,14 +98,15 @@ async def test_award_points_is_atomic_with_its_ledger_entry(real: RealServer) ->
     awards = await asyncio.gather(
         *(
             award_points(
-                real.repositories,
+                real.recorder.runner,
                 learner_id="ada",
+                award_id=f"award-{n}",
                 amount=5,
                 reason="helped a peer",
                 awarded_by="coach",
                 now=NOW,
             )
-            for _ in range(10)
+            for n in range(10)
         )
     )
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 
 import pytest
+from pymongo.errors import AutoReconnect, PyMongoError
 
 from domain.errors import IdempotencyConflict
 from domain.events import EventType
+from persistence.repositories import Repositories
 from persistence.topics import PROGRESS_UPDATES
+from persistence.transactions import TRANSIENT, UNKNOWN_COMMIT
+from resolvers.recording import Recorder
 from tests.factories import NOW, content_item, draft, skill
 from tests.persistence.conftest import RealServer
 
@@ -43,8 +50,14 @@ async def test_fifty_concurrent_copies_of_an_event_are_counted_once(real: RealSe
 
 
 async def test_concurrent_events_of_one_learner_lose_no_update(real: RealServer) -> None:
+    # Ten minutes apart: the reward guard counts one answer per item in five minutes.
     events = [
-        draft(event_id=f"e{n}", content_id=f"saa-ec2-{n % 3 + 1}", learner_id="ada")
+        draft(
+            event_id=f"e{n}",
+            content_id=f"saa-ec2-{n % 3 + 1}",
+            learner_id="ada",
+            occurred_at=NOW - timedelta(minutes=10 * n),
+        )
         for n in range(20)
     ]
 
@@ -111,3 +124,93 @@ async def test_progress_updates_reach_a_subscriber_through_the_change_stream(
         progress = await asyncio.wait_for(anext(aiter(updates)), timeout=10)
 
     assert progress.content_id == "saa-ec2-1"
+
+
+class FaultyClient:
+    """The real client, except that sessions fail on cue: `commit_faults` raise after a real
+    commit (the reply was lost, so the outcome is unknown); `save_faults` are raised by the
+    totals write of the first units, after their events were written inside the transaction."""
+
+    def __init__(self, client: Any, *, commit_faults: int) -> None:
+        self._client = client
+        self.commit_faults = commit_faults
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def start_session(self) -> Any:
+        session = await self._client.start_session()
+        commit = session.commit_transaction
+
+        async def commit_then_lose_the_reply() -> None:
+            await commit()
+            if self.commit_faults:
+                self.commit_faults -= 1
+                raise labelled(AutoReconnect("reply lost"), UNKNOWN_COMMIT)
+
+        session.commit_transaction = commit_then_lose_the_reply
+        return session
+
+
+def labelled(error: PyMongoError, label: str) -> PyMongoError:
+    error._add_error_label(label)
+    return error
+
+
+async def test_injected_network_faults_leave_exact_counts_and_no_false_replays(
+    real: RealServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faulty = replace(real.database, client=FaultyClient(real.database.client, commit_faults=2))
+    repositories = Repositories.over(faulty)
+    recorder = Recorder(repositories, real.feed)
+    save = repositories.totals.save
+    save_faults = [labelled(AutoReconnect("connection reset"), TRANSIENT) for _ in range(2)]
+
+    async def save_or_fail(*args: Any, **kwargs: Any) -> None:
+        if save_faults:
+            raise save_faults.pop(0)
+        await save(*args, **kwargs)
+
+    monkeypatch.setattr(repositories.totals, "save", save_or_fail)
+    drafts = [
+        draft(
+            event_id=f"e{n}",
+            content_id=f"saa-ec2-{n % 3 + 1}",
+            occurred_at=NOW - timedelta(minutes=10 * n),
+        )
+        for n in range(6)
+    ]
+
+    results = [await recorder.record_one(d, received_at=NOW) for d in drafts]
+
+    assert [r.recorded for r in results] == [True] * 6  # none taken for a replay of itself
+    assert recorder.runner.unit_retries == 2
+    assert recorder.runner.commit_retries == 2
+    totals = (await real.repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.events == 6
+    assert await real.repositories.events.count_for("ada") == 6
+    [state] = (await real.repositories.skill_states.for_learners(["ada"]))["ada"]
+    assert state.attempts == 6
+
+
+async def test_fifty_concurrent_events_of_one_learner_are_all_recorded_in_few_units(
+    real: RealServer,
+) -> None:
+    drafts = [
+        draft(
+            event_id=f"c{n}",
+            content_id=f"saa-ec2-{n % 3 + 1}",
+            occurred_at=NOW - timedelta(minutes=10 * n),
+        )
+        for n in range(50)
+    ]
+
+    results = await asyncio.gather(
+        *(real.recorder.record_one(d, received_at=NOW) for d in drafts), return_exceptions=True
+    )
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    totals = (await real.repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.events == 50
+    assert real.recorder.group_commit.units <= 5  # grouped, not fifty racing transactions
+    assert real.recorder.runner.unit_retries == 0

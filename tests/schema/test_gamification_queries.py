@@ -98,9 +98,10 @@ async def test_events_on_three_days_unlock_a_streak_and_fill_the_dashboard(
     locked = {a["definition"]["key"]: a["progress"] for a in learner["achievements"]}
     assert "streak-3" not in locked
     assert locked["streak-7"] == {"current": 3.0, "target": 7.0, "percent": pytest.approx(42.86)}
+    # Dated when earned: the streak by the late event of the 9th, which arrived last.
     assert [(e["amount"], e["source"]) for e in learner["pointsHistory"]] == [
-        (30, "ACHIEVEMENT"),
         (5, "EVENT"),
+        (30, "ACHIEVEMENT"),
         (10, "ACHIEVEMENT"),
     ]
     dashboard = learner["dashboard"]
@@ -136,25 +137,61 @@ async def test_a_replayed_event_returns_the_unlocks_of_its_first_recording(
 async def test_award_points_moves_the_level(execute: Execute) -> None:
     await execute(RECORD, input=event("e1", 10))
 
-    result = await execute(
-        'mutation { awardPoints(input: {learnerId: "ada", amount: 500, reason: "Top of class"})'
-        " { totalPoints level { name } entry { amount source reason } } }"
-    )
+    result = await execute(AWARD, reason="Top of class")
 
     assert result["data"]["awardPoints"] == {
         "totalPoints": 510,
         "level": {"name": "Scholar"},
         "entry": {"amount": 500, "source": "MANUAL", "reason": "Top of class"},
+        "replayed": False,
     }
+
+
+AWARD = """
+mutation($awardId: String! = "award-1", $amount: Int! = 500, $reason: String!) {
+  awardPoints(input: {learnerId: "ada", awardId: $awardId, amount: $amount, reason: $reason}) {
+    totalPoints level { name } entry { amount source reason } replayed
+  }
+}
+"""
+
+
+async def test_an_award_sent_again_returns_its_first_outcome_and_credits_once(
+    execute: Execute, services: Services
+) -> None:
+    await execute(RECORD, input=event("e1", 10))
+
+    first = await execute(AWARD, reason="Top of class")
+    again = await execute(AWARD, reason="Top of class")
+
+    assert again["data"]["awardPoints"] == {**first["data"]["awardPoints"], "replayed": True}
+    totals = await services.repositories.totals.find_by_ids(["ada"])
+    assert totals["ada"].points == 510
+    manual = [e for e in await services.repositories.points.recent("ada", 10) if e.amount == 500]
+    assert len(manual) == 1
+
+
+async def test_another_award_under_a_used_award_id_is_a_conflict(
+    execute: Execute, services: Services
+) -> None:
+    await execute(RECORD, input=event("e1", 10))
+    await execute(AWARD, reason="Top of class")
+
+    result = await execute(AWARD, reason="Top of class", amount=900)
+
+    assert result["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_CONFLICT"
+    assert result["errors"][0]["extensions"]["field"] == "awardId"
+    assert (await services.repositories.totals.find_by_ids(["ada"]))["ada"].points == 510
 
 
 @pytest.mark.parametrize(
     ("arguments", "code", "field"),
     [
-        ('learnerId: "ada", amount: 0, reason: "x"', "BAD_USER_INPUT", "amount"),
-        ('learnerId: "ada", amount: -5, reason: "x"', "BAD_USER_INPUT", "amount"),
-        ('learnerId: "ada", amount: 5, reason: "  "', "BAD_USER_INPUT", "reason"),
-        ('learnerId: "nobody", amount: 5, reason: "x"', "NOT_FOUND", "learnerId"),
+        ('awardId: "a1", learnerId: "ada", amount: 0, reason: "x"', "BAD_USER_INPUT", "amount"),
+        ('awardId: "a1", learnerId: "ada", amount: -5, reason: "x"', "BAD_USER_INPUT", "amount"),
+        ('awardId: "a1", learnerId: "ada", amount: 5, reason: "  "', "BAD_USER_INPUT", "reason"),
+        ('awardId: "a1", learnerId: "nobody", amount: 5, reason: "x"', "NOT_FOUND", "learnerId"),
+        ('awardId: "a|1", learnerId: "ada", amount: 5, reason: "x"', "BAD_USER_INPUT", "awardId"),
     ],
 )
 async def test_bad_awards_are_refused_and_store_nothing(

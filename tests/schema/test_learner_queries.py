@@ -128,11 +128,17 @@ async def test_a_batch_reports_each_event(execute: Execute) -> None:
             results { index status error { code field } }
           }
         }""",
-        inputs=[event("a"), event("b", contentId="missing"), event("a")],
+        inputs=[event("a"), event("b", contentId="missing"), event("a"), event("a", score=0.1)],
     )
 
     payload = result["data"]["recordEvents"]
-    assert (payload["recorded"], payload["replayed"], payload["failed"]) == (1, 0, 2)
+    # The same event twice is a replay; the same id with another payload, a conflict.
+    assert (payload["recorded"], payload["replayed"], payload["failed"]) == (1, 1, 2)
+    assert payload["results"][2]["status"] == "REPLAYED"
+    assert payload["results"][3]["error"] == {
+        "code": "IDEMPOTENCY_CONFLICT",
+        "field": "inputs[3].eventId",
+    }
     assert payload["results"][1]["error"] == {
         "code": "BAD_USER_INPUT",
         "field": "inputs[1].contentId",
@@ -222,3 +228,98 @@ async def test_a_raw_score_is_scaled_and_metadata_kept_through_a_batch(execute: 
 
     [outcome] = result["data"]["recordEvents"]["results"]
     assert outcome == {"status": "RECORDED", "progress": {"bestScore": 80.0}}
+
+
+UPSERT_LEARNER = """
+mutation($input: LearnerInput!) { upsertLearner(input: $input) { learnerId displayName timeZone } }
+"""
+
+
+async def test_upsert_learner_changes_only_the_fields_given(execute: Execute) -> None:
+    created = await execute(
+        UPSERT_LEARNER, input={"id": "ada", "displayName": "Ada", "timeZone": "Europe/London"}
+    )
+    assert created["data"]["upsertLearner"]["timeZone"] == "Europe/London"
+
+    renamed = await execute(UPSERT_LEARNER, input={"id": "ada", "displayName": "Ada L."})
+    moved = await execute(UPSERT_LEARNER, input={"id": "ada", "timeZone": "Asia/Tokyo"})
+    cleared = await execute(UPSERT_LEARNER, input={"id": "ada", "displayName": None})
+
+    assert renamed["data"]["upsertLearner"] == {
+        "learnerId": "ada",
+        "displayName": "Ada L.",
+        "timeZone": "Europe/London",
+    }
+    assert moved["data"]["upsertLearner"]["displayName"] == "Ada L."
+    assert cleared["data"]["upsertLearner"] == {
+        "learnerId": "ada",
+        "displayName": None,
+        "timeZone": "Asia/Tokyo",
+    }
+
+
+async def test_a_new_learner_from_a_partial_input_gets_the_defaults(execute: Execute) -> None:
+    result = await execute(UPSERT_LEARNER, input={"id": "grace"})
+    assert result["data"]["upsertLearner"] == {
+        "learnerId": "grace",
+        "displayName": None,
+        "timeZone": "UTC",
+    }
+
+
+async def test_a_null_time_zone_is_refused_by_name(execute: Execute) -> None:
+    result = await execute(UPSERT_LEARNER, input={"id": "ada", "timeZone": None})
+    assert result["errors"][0]["extensions"]["field"] == "input.timeZone"
+
+
+NOT_STARTED = """
+query($first: Int, $after: String, $certification: String) {
+  learner(id: "ada") {
+    contentProgress(
+      status: NOT_STARTED, first: $first, after: $after, certification: $certification
+    ) {
+      edges { node { contentId status attempts } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+
+async def test_not_started_lists_the_catalog_items_the_learner_has_not_touched(
+    execute: Execute,
+) -> None:
+    await execute(RECORD, input=event("e1"))  # saa-ec2-1
+
+    everything = await execute(NOT_STARTED)
+    first_page = await execute(NOT_STARTED, first=1)
+    cursor = first_page["data"]["learner"]["contentProgress"]["pageInfo"]["endCursor"]
+    following = await execute(NOT_STARTED, first=5, after=cursor)
+    in_saa = await execute(NOT_STARTED, certification="SAA")
+
+    def ids(result: dict[str, object]) -> list[str]:
+        edges = result["data"]["learner"]["contentProgress"]["edges"]  # type: ignore[index]
+        return [edge["node"]["contentId"] for edge in edges]
+
+    assert ids(everything) == ["ccp-1", "saa-s3-1"]
+    node = everything["data"]["learner"]["contentProgress"]["edges"][0]["node"]
+    assert node == {"contentId": "ccp-1", "status": "NOT_STARTED", "attempts": 0}
+    assert ids(first_page) == ["ccp-1"]
+    assert first_page["data"]["learner"]["contentProgress"]["pageInfo"]["hasNextPage"] is True
+    assert ids(following) == ["saa-s3-1"]
+    assert ids(in_saa) == ["saa-s3-1"]
+
+
+async def test_mastery_is_shown_unrounded_with_when_it_was_reached(execute: Execute) -> None:
+    for n in range(5):
+        answer = event(f"a{n}", correct=True, occurredAt=f"2026-03-10T0{n}:00:00+01:00")
+        await execute(RECORD, input=answer)
+
+    result = await execute(
+        '{ learner(id: "ada") { skills { skillId mastery mastered masteredAt } } }'
+    )
+
+    [ec2] = [s for s in result["data"]["learner"]["skills"] if s["skillId"] == "ec2"]
+    assert ec2["mastered"] is True
+    assert ec2["mastery"] != round(ec2["mastery"], 4)
+    assert ec2["masteredAt"] is not None
