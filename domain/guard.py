@@ -7,8 +7,8 @@ truth); the guard decides how much of it the derived numbers may take:
   (`default_max_minutes` for items without an estimate); on one item, an event never credits more
   than the time since the learner's previous activity on that item (two events cannot claim the
   same minutes); and a local day never credits more than `daily_max_hours`.
-- Repeats. An answer (or any scored event) on an item within `cooldown` of an answer already
-  counted on that item earns nothing and counts once toward scores and mastery. Quizzes and
+- Repeats. An answer (or any scored event) on an item within `cooldown` of one of the same type
+  already counted on that item earns nothing and counts once toward scores and mastery. Quizzes and
   practice sets hold several questions, answered minutes apart, so for them the gap is
   `quiz_answer_gap`.
 - Rate. At most `max_rewarded` rewarded events (events that would earn points or count as
@@ -129,9 +129,11 @@ def judge(
 ) -> Verdict:
     """Judges one event against what the learner already has.
 
-    `rewarded_on_item`: times of evidence already counted on the item; `recent_rewards`: sorted
-    times of the learner's recent rewarded events; `earns_points`: whether the event would earn
-    event points (first start, completion or mastery of the item, first perfect score).
+    `rewarded_on_item`: times of evidence of the same type already counted on the item (an
+    answer repeats an answer; a completion right after the answers is no repeat);
+    `recent_rewards`: sorted times of the learner's recent rewarded events; `earns_points`:
+    whether the event would earn event points (first start, completion or mastery of the item,
+    first perfect score).
     """
     reasons: list[GuardReason] = []
     credited = event.time_spent_seconds
@@ -178,6 +180,17 @@ def remember_reward(
     return tuple(times[start:])
 
 
-def remember_on_item(times: tuple[datetime, ...], at: datetime) -> tuple[datetime, ...]:
-    """The item's counted evidence times with `at` added, the newest few kept."""
-    return tuple(sorted((*times, at))[-_KEPT_PER_ITEM:])
+RewardedOnItem = tuple[tuple[str, datetime], ...]
+
+
+def rewarded_of_type(rewarded: RewardedOnItem, event_type: EventType) -> list[datetime]:
+    return [at for kind, at in rewarded if kind == event_type.value]
+
+
+def remember_on_item(
+    rewarded: RewardedOnItem, event_type: EventType, at: datetime
+) -> RewardedOnItem:
+    """The item's counted evidence with this one added, the newest few of each type kept."""
+    mine = sorted((*rewarded_of_type(rewarded, event_type), at))[-_KEPT_PER_ITEM:]
+    others = [(kind, when) for kind, when in rewarded if kind != event_type.value]
+    return (*others, *((event_type.value, when) for when in mine))

@@ -18,6 +18,7 @@ from domain.guard import (
     judge,
     remember_on_item,
     remember_reward,
+    rewarded_of_type,
 )
 from domain.learners import Learner
 from domain.mastery import (
@@ -96,7 +97,7 @@ class LearnerRecord:
             event,
             item,
             last_activity_at=before.last_activity_at,
-            rewarded_on_item=before.rewarded_at,
+            rewarded_on_item=rewarded_of_type(before.rewarded_at, event.type),
             day_credited_seconds=rollup.total.time_spent_seconds,
             recent_rewards=self.totals.recent_rewards,
             earns_points=earns_points,
@@ -113,7 +114,8 @@ class LearnerRecord:
             )
             if is_evidence(event):
                 after = replace(
-                    after, rewarded_at=remember_on_item(before.rewarded_at, event.occurred_at)
+                    after,
+                    rewarded_at=remember_on_item(before.rewarded_at, event.type, event.occurred_at),
                 )
 
         self.days[when.day] = add_to_rollup(rollup, credited, item, when.hour)

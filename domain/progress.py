@@ -54,7 +54,8 @@ class ContentProgress:
     completed_at: datetime | None = None
     last_scored_at: datetime | None = None
     point_awards: frozenset[str] = frozenset()  # event points already earned on this item
-    rewarded_at: tuple[datetime, ...] = ()  # when its latest counted answers happened (guard)
+    # When its latest counted answers and scored events happened, by event type (reward guard).
+    rewarded_at: tuple[tuple[str, datetime], ...] = ()
 
 
 def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:

@@ -30,7 +30,7 @@ def progress_to_document(progress: ContentProgress) -> Document:
         "completedAt": progress.completed_at,
         "lastScoredAt": progress.last_scored_at,
         "pointAwards": sorted(progress.point_awards),
-        "rewardedAt": list(progress.rewarded_at),
+        "rewardedAt": [[kind, at] for kind, at in progress.rewarded_at],
     }
 
 
@@ -50,7 +50,7 @@ def progress_from_document(doc: Document) -> ContentProgress:
         completed_at=doc.get("completedAt"),
         last_scored_at=doc.get("lastScoredAt"),
         point_awards=frozenset(doc.get("pointAwards", ())),
-        rewarded_at=tuple(doc.get("rewardedAt", ())),
+        rewarded_at=tuple((kind, at) for kind, at in doc.get("rewardedAt", ())),
     )
 
 

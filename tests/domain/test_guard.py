@@ -14,10 +14,12 @@ from domain.guard import (
     DEFAULT_GUARD,
     GuardReason,
     GuardSettings,
+    RewardedOnItem,
     Verdict,
     judge,
     remember_on_item,
     remember_reward,
+    rewarded_of_type,
 )
 from tests.domain.support import at, event
 from tests.factories import content_item
@@ -145,11 +147,13 @@ def test_the_rate_window_keeps_only_the_newest_window() -> None:
     assert remember_reward((at(15),), at(12)) == (at(12), at(15))
 
 
-def test_an_item_keeps_its_few_newest_counted_times() -> None:
-    times: tuple[datetime, ...] = ()
+def test_an_item_keeps_its_few_newest_counted_times_of_each_type() -> None:
+    kept: RewardedOnItem = ()
     for minutes in range(20):
-        times = remember_on_item(times, at(minutes))
-    assert times == tuple(at(m) for m in range(12, 20))
+        kept = remember_on_item(kept, EventType.ANSWERED, at(minutes))
+    kept = remember_on_item(kept, EventType.COMPLETED, at(30))
+    assert rewarded_of_type(kept, EventType.ANSWERED) == [at(m) for m in range(12, 20)]
+    assert rewarded_of_type(kept, EventType.COMPLETED) == [at(30)]
 
 
 @pytest.mark.parametrize(

@@ -182,3 +182,38 @@ async def test_a_learner_answering_far_faster_than_anyone_reads_is_rate_limited(
     totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
     assert totals.overall.scored == 60
     assert totals.overall.events == 100
+
+
+async def test_a_scored_completion_right_after_the_answer_is_no_repeat(
+    recorder: Recorder, repositories: Repositories
+) -> None:
+    answer = draft(event_id="a", score=0.8, occurred_at=NOW - timedelta(seconds=40))
+    complete = draft(
+        event_id="c", type=EventType.COMPLETED, score=0.8, occurred_at=NOW - timedelta(seconds=20)
+    )
+
+    results = await recorder.record_many([answer, complete], received_at=NOW)
+
+    assert all(r.outcome and GuardReason.REPEAT not in r.outcome.guarded for r in results)
+    totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.items_completed == 1 and totals.overall.scored == 2
+
+
+async def test_completing_one_item_ten_times_at_full_marks_counts_once(
+    recorder: Recorder, repositories: Repositories
+) -> None:
+    farm = [
+        draft(
+            event_id=f"c{n}",
+            type=EventType.COMPLETED,
+            score=1.0,
+            occurred_at=NOW - timedelta(seconds=10 - n),
+        )
+        for n in range(10)
+    ]
+
+    await recorder.record_many(farm, received_at=NOW)
+
+    totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert (totals.overall.scored, totals.overall.perfect_scores) == (1, 1)
+    assert totals.unlocks == 2  # first steps and perfectionist, nothing for the repeats
