@@ -9,7 +9,14 @@ from typing import TypeVar
 from pymongo import ReplaceOne
 
 from domain.activity import ActivityBucket, DailyRollup
-from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
+from persistence.database import (
+    READ_BATCH,
+    Database,
+    Document,
+    find_by_ids,
+    pair_id,
+    pair_ids,
+)
 from persistence.indexes import DAILY, DAILY_BREAKDOWNS
 from persistence.versioned import Session, write_versioned
 
@@ -97,8 +104,8 @@ class ActivityRepository:
         self, keys: Iterable[tuple[str, date]], session: Session
     ) -> dict[tuple[str, date], Versioned]:
         """Rollups with their versions for (learner, local day) pairs."""
-        query = pair_ids((learner, day.isoformat()) for learner, day in keys)
-        days = [doc async for doc in self._collection.find(query, session=session)]
+        ids = pair_ids((learner, day.isoformat()) for learner, day in keys)
+        days = [doc async for doc in find_by_ids(self._collection, ids, session=session)]
         breakdowns = await self._breakdowns_of([doc["_id"] for doc in days], session)
         found: dict[tuple[str, date], Versioned] = {}
         for doc in days:
@@ -139,7 +146,6 @@ class ActivityRepository:
     async def _breakdowns_of(self, ids: list[str], session: Session = None) -> dict[str, Document]:
         if not ids:
             return {}
-        cursor = self._breakdowns.find(
-            {"_id": {"$in": ids}}, session=session, batch_size=READ_BATCH
-        )
-        return {doc["_id"]: doc async for doc in cursor}
+        return {
+            doc["_id"]: doc async for doc in find_by_ids(self._breakdowns, ids, session=session)
+        }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -119,5 +119,25 @@ def pair_id(learner_id: str, key: str) -> str:
     return f"{learner_id}|{key}"
 
 
-def pair_ids(pairs: Iterable[tuple[str, str]]) -> Document:
-    return {"_id": {"$in": sorted({pair_id(learner_id, key) for learner_id, key in pairs})}}
+def pair_ids(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    return sorted({pair_id(learner_id, key) for learner_id, key in pairs})
+
+
+# How many ids one `_id: {$in: ...}` lookup carries. SecantusDB checks every document it finds
+# against the whole `$in` list, so one lookup of n ids costs n² comparisons: a thousand ids in one
+# command took 0.7 s; in chunks of this size, a few hundredths.
+ID_CHUNK = 64
+
+
+async def find_by_ids(
+    collection: Any,
+    ids: Sequence[str],
+    *,
+    session: Any = None,
+    projection: Document | None = None,
+) -> AsyncIterator[Document]:
+    """The documents with these `_id`s, looked up a chunk of ids at a time."""
+    for start in range(0, len(ids), ID_CHUNK):
+        query = {"_id": {"$in": list(ids[start : start + ID_CHUNK])}}
+        async for doc in collection.find(query, projection, session=session):
+            yield doc

@@ -12,7 +12,7 @@ from domain.events import LearningEvent
 from domain.guard import GuardReason
 from domain.learning import EventOutcome
 from persistence.achievements import unlock_from_document, unlock_to_document
-from persistence.database import Database, Document, pair_id, pair_ids
+from persistence.database import Database, Document, find_by_ids, pair_id, pair_ids
 from persistence.indexes import EVENTS
 from persistence.progress import progress_from_document, progress_to_document
 from persistence.versioned import ConcurrentUpdate, Session, is_duplicate
@@ -79,7 +79,9 @@ class EventRepository:
         self, keys: Iterable[EventKey], session: Session
     ) -> dict[EventKey, StoredEvent]:
         projection = {"learnerId": 1, "eventId": 1, "fingerprint": 1, "outcome": 1}
-        cursor = self._collection.find(pair_ids(keys), projection, session=session)
+        cursor = find_by_ids(
+            self._collection, pair_ids(keys), session=session, projection=projection
+        )
         return {
             (doc["learnerId"], doc["eventId"]): StoredEvent(
                 learner_id=doc["learnerId"],

@@ -6,7 +6,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from domain.progress import ContentProgress, ProgressStatus
-from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
+from persistence.database import (
+    READ_BATCH,
+    Database,
+    Document,
+    find_by_ids,
+    pair_id,
+    pair_ids,
+)
 from persistence.indexes import PROGRESS
 from persistence.versioned import Session, write_versioned
 
@@ -76,7 +83,7 @@ class ProgressRepository:
         self, keys: Iterable[tuple[str, str]], session: Session
     ) -> dict[tuple[str, str], Versioned]:
         """Progress with its version for (learner, content) pairs, in one command."""
-        cursor = self._collection.find(pair_ids(keys), session=session)
+        cursor = find_by_ids(self._collection, pair_ids(keys), session=session)
         return {
             (doc["learnerId"], doc["contentId"]): (progress_from_document(doc), doc["v"])
             async for doc in cursor

@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 from bson import Binary
 
 from domain.mastery import SkillState, TracedAnswer
-from persistence.database import READ_BATCH, Database, Document, pair_id, pair_ids
+from persistence.database import (
+    READ_BATCH,
+    Database,
+    Document,
+    find_by_ids,
+    pair_id,
+    pair_ids,
+)
 from persistence.indexes import SKILL_STATES
 from persistence.versioned import Session, write_versioned
 
@@ -102,7 +109,7 @@ class SkillStateRepository:
         self, keys: Iterable[tuple[str, str]], session: Session
     ) -> dict[tuple[str, str], Versioned]:
         """Skill states with their versions for (learner, skill) pairs, in one command."""
-        cursor = self._collection.find(pair_ids(keys), session=session)
+        cursor = find_by_ids(self._collection, pair_ids(keys), session=session)
         return {
             (doc["learnerId"], doc["skillId"]): (skill_state_from_document(doc), doc["v"])
             async for doc in cursor
