@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
@@ -36,6 +36,7 @@ from persistence.database import Database, DatabaseUnsupported, create_client, o
 from persistence.embedded import EmbeddedServerError, embedded_mongodb
 from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
+from persistence.metrics import exposition
 from persistence.repositories import Repositories
 from persistence.topics import TOPICS
 from persistence.transactions import RetryPolicy, TransactionRunner
@@ -44,7 +45,8 @@ from resolvers.gamification import GamificationSettings, install_default_achieve
 from resolvers.recording import Recorder, RecordingSettings
 from schema import build_schema
 from schema.context import Context, Services, new_context, utc_now
-from schema.http import graphql_routes
+from schema.http import RequestIds, graphql_routes
+from schema.logs import LogFormat, configure_logging
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("cairn")
@@ -63,6 +65,9 @@ class Settings(BaseSettings):
     database: str = "cairn"
     data_dir: Path = Field(default=Path(".data"), description="The embedded server's data.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: LogFormat = Field(
+        default="text", description="`text` for a terminal, `json` for one object per line."
+    )
     pass_threshold: float = Field(default=0.7, ge=0, le=1)
     streak_at_risk_hour: int = Field(default=DEFAULT_AT_RISK_HOUR, ge=0, le=23)
     levels: str = Field(
@@ -128,8 +133,8 @@ async def database_uri(settings: Settings) -> AsyncIterator[str]:
     if settings.mongodb_uri:
         yield settings.mongodb_uri
         return
-    async with embedded_mongodb(settings.data_dir / "db") as uri:
-        yield uri
+    async with embedded_mongodb(settings.data_dir / "db") as server:
+        yield server.uri
 
 
 async def connect(uri: str, name: str) -> Database:
@@ -189,15 +194,24 @@ def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> 
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    async def metrics(request: Request) -> Response:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
     routes = [
         Route("/health/live", live),
         Route("/health/ready", ready),
+        Route("/metrics", metrics),
         *graphql_routes(
             build_schema(), context_getter=get_context, assets_dir=ROOT / "node_modules"
         ),
     ]
-    # GraphiQL's bundle is 3.5 MB; compressed it loads in a blink.
-    middleware = [Middleware(GZipMiddleware, minimum_size=1024)]
+    middleware = [
+        # Outermost, so that everything done for a request is logged with its id.
+        Middleware(RequestIds),
+        # GraphiQL's bundle is 3.5 MB; compressed it loads in a blink.
+        Middleware(GZipMiddleware, minimum_size=1024),
+    ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
@@ -220,7 +234,14 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> None:
         probe.client.close()
         app = create_app(settings, uri, seed_if_empty=seed_if_empty)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            # uvicorn's loggers write through the root logger set up by `configure_logging`;
+            # Cairn writes its own access line per GraphQL request (`cairn.access`).
+            log_config=None,
+            access_log=False,
         )
         log.info("GraphQL and GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
         await _Server(config).serve()
@@ -255,9 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         print(build_schema().as_str())
         return 0
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "serve":
             asyncio.run(serve(settings, seed_if_empty=args.seed_demo_if_empty))

@@ -58,6 +58,14 @@ class ContentProgress:
     rewarded_at: tuple[tuple[str, datetime], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ProgressFilter:
+    """Which of a learner's items a page of progress holds; None matches any."""
+
+    status: ProgressStatus | None = None
+    certification: str | None = None
+
+
 def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
     """The progress after one more event. Status never moves backwards; late events are fine."""
     target = _STATUS_AFTER[event.type]

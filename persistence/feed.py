@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from persistence import metrics
 from persistence.database import Database, Document
 
 log = logging.getLogger("cairn.feed")
@@ -78,6 +79,7 @@ class Feed:
         self._subscribers: dict[tuple[str, str], set[Subscription[Any]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        metrics.track_subscribers(self)
 
     @property
     def cross_process(self) -> bool:
@@ -113,6 +115,11 @@ class Feed:
     def subscriber_count(self, topic: Topic[Any], key: str) -> int:
         return len(self._subscribers.get((topic.collection, key), ()))
 
+    @property
+    def live_subscribers(self) -> int:
+        """Subscriptions open on this feed, every topic and key (`cairn_live_subscribers`)."""
+        return sum(len(subscribers) for subscribers in self._subscribers.values())
+
     def publish(self, topic: Topic[T], key: str, value: T) -> None:
         """Called by writers after commit; a no-op when the change stream delivers instead."""
         if not self.cross_process:
@@ -145,6 +152,7 @@ class Feed:
                 async with self._database.db.watch(pipeline, resume_after=resume_after) as stream:
                     self._ready.set()
                     async for change in stream:
+                        metrics.observe_change_lag(change)
                         resume_after = change["_id"]
                         self._dispatch(change)
             except asyncio.CancelledError:

@@ -18,9 +18,8 @@ from domain.activity import DailyRollup
 from domain.catalog import CatalogCounts, ContentItem, Skill
 from domain.learners import Learner
 from domain.mastery import SkillState
-from domain.progress import ContentProgress, ProgressStatus
+from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from domain.totals import LearnerTotals
-from persistence.progress import ProgressFilter
 from persistence.repositories import Repositories
 
 _CATALOG_CHUNK = 200
@@ -67,6 +66,7 @@ class Loaders:
         self.skill: Loader[str, Skill | None] = Loader(self._skills)
         self.totals: Loader[str, LearnerTotals | None] = Loader(self._totals)
         self.skill_states: Loader[str, list[SkillState]] = Loader(self._skill_states)
+        self.progress: Loader[tuple[str, str], ContentProgress | None] = Loader(self._progress)
         self.progress_page: Loader[ProgressPageKey, list[ContentProgress]] = Loader(
             self._progress_pages
         )
@@ -94,6 +94,10 @@ class Loaders:
     async def _skill_states(self, ids: list[str]) -> list[list[SkillState]]:
         found = await self._repos.skill_states.for_learners(ids)
         return [found[i] for i in ids]
+
+    async def _progress(self, keys: list[tuple[str, str]]) -> list[ContentProgress | None]:
+        found = await self._repos.progress.find_many(keys)
+        return [found.get(key) for key in keys]
 
     async def _progress_pages(self, keys: list[ProgressPageKey]) -> list[list[ContentProgress]]:
         # Same filter, cursor and size: one command for all learners that asked for it.

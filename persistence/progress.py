@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
-from domain.progress import ContentProgress, ProgressStatus
+from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from persistence.database import (
     READ_BATCH,
     Database,
@@ -61,18 +60,13 @@ def progress_from_document(doc: Document) -> ContentProgress:
     )
 
 
-@dataclass(frozen=True)
-class ProgressFilter:
-    status: ProgressStatus | None = None
-    certification: str | None = None
-
-    def query(self) -> Document:
-        query: Document = {}
-        if self.status is not None:
-            query["status"] = self.status.value
-        if self.certification is not None:
-            query["certification"] = self.certification
-        return query
+def filter_query(where: ProgressFilter) -> Document:
+    query: Document = {}
+    if where.status is not None:
+        query["status"] = where.status.value
+    if where.certification is not None:
+        query["certification"] = where.certification
+    return query
 
 
 class ProgressRepository:
@@ -109,7 +103,7 @@ class ProgressRepository:
         limit: int,
     ) -> dict[str, list[ContentProgress]]:
         """Up to `limit` items per learner, by content id after `after`, in one command."""
-        match: Document = {"learnerId": {"$in": list(learner_ids)}, **where.query()}
+        match: Document = {"learnerId": {"$in": list(learner_ids)}, **filter_query(where)}
         if after is not None:
             match["contentId"] = {"$gt": after}
         pipeline: list[Document] = [
@@ -132,6 +126,12 @@ class ProgressRepository:
             query, {"learnerId": 1, "contentId": 1}, batch_size=READ_BATCH
         )
         return {(doc["learnerId"], doc["contentId"]) async for doc in cursor}
+
+    async def find_many(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], ContentProgress]:
+        """Progress for (learner, content) pairs; pairs without progress are left out."""
+        return {key: value for key, (value, _) in (await self.load_for_update(keys, None)).items()}
 
     async def find(self, learner_id: str, content_id: str) -> ContentProgress | None:
         doc = await self._collection.find_one({"learnerId": learner_id, "contentId": content_id})

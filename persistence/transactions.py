@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from pymongo.errors import PyMongoError
 from pymongo.write_concern import WriteConcern
 
+from persistence import metrics
 from persistence.database import Database
 from persistence.repositories import Repositories
 from persistence.unit_of_work import UnitOfWork
@@ -79,7 +80,7 @@ def _commit_timed_out(error: BaseException) -> bool:
 
 @dataclass
 class TransactionRunner:
-    """Runs units of work over one database; counts retries for the metrics."""
+    """Runs units of work over one database; counts retries (also in `persistence.metrics`)."""
 
     repositories: Repositories
     policy: RetryPolicy = DEFAULT_RETRY
@@ -110,12 +111,15 @@ class TransactionRunner:
                     result = await work(unit)
                     await unit.flush()
                 except BaseException as error:
+                    if isinstance(error, PyMongoError):
+                        metrics.count_database_error(error)
                     if session.in_transaction:
                         await session.abort_transaction()
                     if not has_label(error, TRANSIENT) or self.clock() >= deadline:
                         raise
                     log.debug("unit of work retried (attempt %d): %r", attempt, error)
                     self.unit_retries += 1
+                    metrics.count_retry("unit")
                 else:
                     if await self._commit(session, deadline):
                         return result
@@ -130,13 +134,16 @@ class TransactionRunner:
                 await session.commit_transaction()
                 return True
             except PyMongoError as error:
+                metrics.count_database_error(error)
                 retry_commit = has_label(error, UNKNOWN_COMMIT) and not _commit_timed_out(error)
                 if retry_commit and self.clock() < deadline:
                     log.debug("commit retried (attempt %d): %r", attempt, error)
                     self.commit_retries += 1
+                    metrics.count_retry("commit")
                     await self.sleep(self.policy.delay(attempt, self.rng))
                     continue
                 if has_label(error, TRANSIENT) and self.clock() < deadline:
                     self.unit_retries += 1
+                    metrics.count_retry("unit")
                     return False
                 raise

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from domain.catalog import ContentItem, Skill, validate_content_item, validate_skill
 from domain.errors import InvalidInput
 from persistence.repositories import Repositories
+from resolvers.reading import Page, check_page_size
 
 MAX_UPSERT = 500
 
@@ -34,6 +35,20 @@ async def upsert_skills(repos: Repositories, skills: Sequence[Skill]) -> list[Sk
     _check_unique([skill.id for skill in valid], "skills")
     await repos.skills.upsert_many(valid)
     return valid
+
+
+async def content_page(
+    repos: Repositories, *, certification: str | None, first: int, after: str | None
+) -> Page[ContentItem]:
+    """Catalog items by id after the id `after`, optionally of one certification."""
+    size = check_page_size(first)
+    rows = await repos.content.page(certification=certification, after=after, limit=size + 1)
+    return Page.of(rows, size)
+
+
+async def skills_page(repos: Repositories, *, first: int, after: str | None) -> Page[Skill]:
+    size = check_page_size(first)
+    return Page.of(await repos.skills.page(after=after, limit=size + 1), size)
 
 
 def _check_batch(values: Sequence[object], field: str) -> None:

@@ -26,14 +26,13 @@ from domain.points import (
     award_fingerprint,
     check_manual_award,
 )
-from domain.progress import ProgressStatus
+from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from domain.streaks import DEFAULT_AT_RISK_HOUR, Streak, streak_on
 from domain.totals import Analytics, LearnerTotals
-from persistence.feed import Feed
+from persistence.feed import Feed, SubscriberLagged
 from persistence.loaders import Loaders, ProgressPageKey
-from persistence.progress import ProgressFilter
 from persistence.repositories import Repositories
-from persistence.topics import UNLOCKS_FEED
+from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
 from resolvers.reading import (
@@ -125,17 +124,33 @@ async def follow_unlocks(
     The live subscription opens before the catch-up read, so an unlock committed in between is
     seen by one or the other, and sequence numbers drop the ones seen by both.
     """
-    with feed.subscribe(UNLOCKS_FEED, learner_id) as live:
-        last = after
-        if after is not None:
-            for unlock in await repos.unlocks.after(learner_id, after):
+    try:
+        with feed.subscribe(UNLOCKS_FEED, learner_id) as live:
+            last = after
+            if after is not None:
+                for unlock in await repos.unlocks.after(learner_id, after):
+                    yield unlock
+                    last = unlock.seq
+            async for unlock in live:
+                if last is not None and unlock.seq <= last:
+                    continue
                 yield unlock
                 last = unlock.seq
-        async for unlock in live:
-            if last is not None and unlock.seq <= last:
-                continue
-            yield unlock
-            last = unlock.seq
+    except SubscriberLagged:
+        raise InvalidInput("after", _LAGGED) from None
+
+
+async def follow_progress(feed: Feed, learner_id: str) -> AsyncGenerator[ContentProgress, None]:
+    """The learner's progress on an item, each time an event changes it."""
+    try:
+        with feed.subscribe(PROGRESS_UPDATES, learner_id) as updates:
+            async for progress in updates:
+                yield progress
+    except SubscriberLagged:
+        raise InvalidInput("learnerId", _LAGGED) from None
+
+
+_LAGGED = "the subscriber fell behind: subscribe again (with the last id received, if any)"
 
 
 async def award_points(

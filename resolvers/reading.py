@@ -6,20 +6,19 @@ costs the same number of database commands as for one.
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Generic, TypeVar
 
 from domain.activity import DailyRollup, local_time
 from domain.catalog import Skill
 from domain.errors import InvalidInput
 from domain.learners import Learner
 from domain.mastery import SkillState
-from domain.progress import ContentProgress
+from domain.progress import ContentProgress, ProgressFilter
 from domain.totals import Analytics, Tally, analytics
 from persistence.loaders import ActivityKey, Loaders, ProgressPageKey
-from persistence.progress import ProgressFilter
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -27,13 +26,20 @@ MAX_ACTIVITY_DAYS = 366
 DEFAULT_ACTIVITY_DAYS = 30
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
-class Page:
-    items: list[ContentProgress]
+class Page(Generic[T]):
+    """Up to a page of items in key order, and whether more follow."""
+
+    items: list[T]
     has_next: bool
 
-    def cursor(self, item: ContentProgress) -> str:
-        return encode_cursor(item.content_id)
+    @classmethod
+    def of(cls, rows: Sequence[T], size: int) -> Page[T]:
+        """A page from `size + 1` rows read: the extra row only tells that more follow."""
+        return cls(items=list(rows[:size]), has_next=len(rows) > size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +52,6 @@ def check_page_size(first: int) -> int:
     if not 0 <= first <= MAX_PAGE:
         raise InvalidInput("first", f"must be between 0 and {MAX_PAGE}")
     return first
-
-
-def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(f"after:{key}".encode()).decode()
-
-
-def decode_cursor(cursor: str, field: str) -> str:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith("after:"):
-        raise InvalidInput(field, "is not a cursor returned by this connection")
-    return text.removeprefix("after:")
 
 
 async def analytics_for(
@@ -95,12 +87,16 @@ async def progress_page(
     where: ProgressFilter,
     first: int | None,
     after: str | None,
-) -> Page:
+) -> Page[ContentProgress]:
+    """The learner's progress by content id, after the content id `after`."""
     size = check_page_size(DEFAULT_PAGE if first is None else first)
-    after_key = None if after is None else decode_cursor(after, "after")
-    # One extra row tells whether another page follows.
-    rows = await loaders.progress_page.load(ProgressPageKey(learner_id, where, after_key, size + 1))
-    return Page(items=rows[:size], has_next=len(rows) > size)
+    rows = await loaders.progress_page.load(ProgressPageKey(learner_id, where, after, size + 1))
+    return Page.of(rows, size)
+
+
+async def progress_on(loaders: Loaders, learner_id: str, content_id: str) -> ContentProgress | None:
+    """The learner's progress on one item, or None before any activity on it."""
+    return await loaders.progress.load((learner_id, content_id))
 
 
 async def skills_of(loaders: Loaders, learner_id: str) -> list[SkillView]:

@@ -16,6 +16,7 @@ from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord,
 from domain.mastery import DEFAULT_ANSWER_WINDOW
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
+from persistence import metrics
 from persistence.feed import Feed
 from persistence.repositories import Repositories
 from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
@@ -132,6 +133,7 @@ class Recorder:
             for result in await self.group_commit.submit(learners, valid):
                 results[result.index] = result
             self._publish(results.values())
+        _count(results.values())
         return [results[index] for index in range(len(drafts))]
 
     async def _write(self, pending: Sequence[_Pending]) -> list[EventResult]:
@@ -244,6 +246,18 @@ def _again(p: _Pending, fingerprint: str, outcome: EventOutcome) -> EventResult:
         return EventResult(p.index, event.learner_id, event.event_id, outcome, replayed=True)
     conflict = IdempotencyConflict(f"{p.field}.eventId", event.event_id)
     return EventResult(p.index, event.learner_id, event.event_id, error=conflict)
+
+
+def _count(results: Iterable[EventResult]) -> None:
+    """The events' outcomes, and why the guard held back what it did, for the metrics."""
+    for result in results:
+        if result.error is not None:
+            metrics.count_event("failed")
+        elif result.replayed:
+            metrics.count_event("replayed")
+        else:
+            guarded = () if result.outcome is None else result.outcome.guarded
+            metrics.count_event("recorded", guarded)
 
 
 def _stage(unit: UnitOfWork, records: Iterable[LearnerRecord]) -> None:

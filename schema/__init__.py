@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
 
 from schema.catalog import ContentItem, Skill
-from schema.errors import ErrorCodes
+from schema.errors import ErrorCodes, report_errors
 from schema.learners import Learner
+from schema.logs import RequestLogging
 from schema.progress import ContentProgress
 from schema.root import Mutation, Query, Subscription
 
 
+class CairnSchema(strawberry.Schema):
+    """Strawberry's schema, logging errors as `schema.errors` says instead of all as faults."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        report_errors(errors, execution_context)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return CairnSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Learner, ContentItem, Skill, ContentProgress],
         extensions=[
+            # First, so that its request context spans every other extension's work.
+            RequestLogging,
             ErrorCodes,
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),

@@ -1,18 +1,44 @@
-"""Errors clients can rely on: a stable `extensions.code`; anything unexpected is masked."""
+"""Errors clients can rely on: a stable `extensions.code`; anything unexpected is masked.
+
+Expected errors are the client's doing: a `DomainError` (BAD_USER_INPUT, NOT_FOUND,
+IDEMPOTENCY_CONFLICT), a GraphQL syntax, validation or coercion error, an operation the transport
+refuses. They are logged at DEBUG, without a traceback: the access line already says the request
+ended in a client error. Anything else is a fault: logged once, at ERROR, with its traceback and
+the request id, and the client gets `INTERNAL_SERVER_ERROR` with that id in `extensions.requestId`.
+
+`report_errors` is the schema's `process_errors` (see `schema.CairnSchema`), so strawberry's own
+logger (`strawberry.execution`, which logs every error with a traceback) stays silent.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionContext, ExecutionResult, StreamExecutionResult
 
 from domain.errors import DomainError, InvalidInput
+from persistence import metrics
+from schema.logs import RequestContext, current_request, describe_operation
 
 log = logging.getLogger("cairn.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
+INTERNAL_MESSAGE = "Internal server error"
+# What a client can cause; any other exception behind an error is a fault.
+EXPECTED = (
+    DomainError,
+    GraphQLError,
+    MissingQueryError,
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+_LOGGED = "_cairn_logged"
 
 
 def error_extensions(error: DomainError) -> dict[str, object]:
@@ -30,8 +56,85 @@ def as_graphql_error(error: DomainError) -> GraphQLError:
     return GraphQLError(str(error), original_error=error, extensions=error_extensions(error))
 
 
-def _coded(error: GraphQLError) -> GraphQLError:
+def root_cause(error: GraphQLError) -> BaseException | None:
+    """The exception behind a GraphQL error, through any GraphQL errors wrapping it."""
     original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    return original
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    cause = root_cause(error)
+    return cause is not None and not isinstance(cause, EXPECTED)
+
+
+def _request_id() -> str | None:
+    context = current_request()
+    return None if context is None else context.request_id
+
+
+def masked(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
+    """What the client sees of an unexpected error: its place, a code, the id to quote."""
+    extensions: dict[str, object] = {"code": INTERNAL}
+    request_id = request_id or _request_id()
+    if request_id:
+        extensions["requestId"] = request_id
+    return GraphQLError(INTERNAL_MESSAGE, nodes=error.nodes, path=error.path, extensions=extensions)
+
+
+def _where(error: GraphQLError) -> str:
+    return ".".join(str(key) for key in error.path) if error.path else "-"
+
+
+def report_errors(
+    errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+) -> None:
+    """Logs an operation's errors as their kind deserves; counts the request's outcome."""
+    context = current_request()
+    if context is not None and execution_context is not None:
+        describe_operation(context, execution_context)
+    for error in errors:
+        cause = root_cause(error)
+        if cause is None or isinstance(cause, EXPECTED):
+            _report_client_error(context, error.message, _where(error))
+        else:
+            report_exception(cause, context, where=_where(error))
+
+
+def report_exception(
+    error: BaseException, context: RequestContext | None, *, where: str = "-"
+) -> None:
+    """One exception behind a failed request: a client error, or a fault logged exactly once."""
+    if isinstance(error, EXPECTED):
+        _report_client_error(context, str(error), where)
+        return
+    metrics.count_database_error(error)
+    if context is not None:
+        context.worsen("unavailable" if metrics.is_unavailable(error) else "server_error")
+    if getattr(error, _LOGGED, False):
+        return  # the same exception behind several fields (a failed batch load, say)
+    with contextlib.suppress(AttributeError):  # an exception class with __slots__
+        setattr(error, _LOGGED, True)
+    log.error(
+        "unexpected error at %s: %s",
+        where,
+        type(error).__name__,
+        exc_info=error,
+        extra={} if context is None else context.fields(),
+    )
+
+
+def _report_client_error(context: RequestContext | None, message: str, where: str) -> None:
+    if context is not None:
+        context.worsen("client_error")
+    log.debug(
+        "client error at %s: %s", where, message, extra={} if context is None else context.fields()
+    )
+
+
+def _coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    original = root_cause(error)
     if isinstance(original, DomainError):
         return GraphQLError(
             str(original),
@@ -40,14 +143,8 @@ def _coded(error: GraphQLError) -> GraphQLError:
             original_error=original,
             extensions=error_extensions(original),
         )
-    if original is not None and not isinstance(original, GraphQLError):
-        log.error("unexpected error at %s", error.path, exc_info=original)
-        return GraphQLError(
-            "Internal server error",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": INTERNAL},
-        )
+    if is_unexpected(error):
+        return masked(error, request_id)  # logged by `report_errors`
     if not (error.extensions or {}).get("code"):
         # Errors graphql-core raises itself while executing, e.g. a variable of the wrong type.
         return GraphQLError(
@@ -66,4 +163,15 @@ class ErrorCodes(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_coded(error) for error in result.errors]
+            request_id = _request_id()
+            result.errors = [_coded(error, request_id) for error in result.errors]
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # Subscription events do not pass through `on_execute`: mask what went wrong there too.
+        if isinstance(result, ExecutionResult) and result.errors:
+            request_id = _request_id()
+            result.errors = [
+                masked(error, request_id) if is_unexpected(error) else error
+                for error in result.errors
+            ]
+        yield

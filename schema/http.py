@@ -3,6 +3,9 @@
 Strawberry's own HTTP view only speaks `application/json`; the spec's
 `application/graphql-response+json` changes status codes, so the HTTP side is done here.
 Subscriptions reuse strawberry's WebSocket protocol handler.
+
+`RequestIds` gives every HTTP request its id (see `schema.logs`); each GraphQL request over HTTP
+writes one access line and counts in the metrics, whatever becomes of it.
 """
 
 import json
@@ -13,10 +16,12 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -25,7 +30,15 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from schema.errors import INTERNAL, INTERNAL_MESSAGE, is_unexpected, masked, report_exception
 from schema.graphiql import ASSET_FILES, render_page
+from schema.logs import (
+    REQUEST_ID_HEADER,
+    graphql_request,
+    mark_outcome,
+    request_id_from,
+    request_scope,
+)
 
 ContextGetter = Callable[[Request | WebSocket], Awaitable[object]]
 
@@ -77,6 +90,12 @@ def graphql_routes(
     async def endpoint(request: Request) -> Response:
         if _wants_graphiql(request):
             return HTMLResponse(page, headers={"Vary": "Accept"})
+        with graphql_request() as context:
+            response = await graphql_endpoint(request)
+            response.headers[REQUEST_ID_HEADER] = context.request_id
+            return response
+
+    async def graphql_endpoint(request: Request) -> Response:
         media_type = _negotiate(request.headers.get("accept"))
         if media_type is None:
             message = f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}."
@@ -128,6 +147,7 @@ async def _execute(
             if unknown.operation_name is None
             else f"Unknown operation named '{unknown.operation_name}'."
         )
+        mark_outcome("client_error")
         error = {"message": message, "extensions": _code("GRAPHQL_VALIDATION_FAILED")}
         return _json_response(
             {"errors": [error]},
@@ -161,6 +181,8 @@ def _request_error_status(media_type: str) -> int:
 
 
 def _format_request_error(error: GraphQLError, result: ExecutionResult) -> JSONObject:
+    if is_unexpected(error):  # a fault before execution: logged by the schema, masked here
+        return dict(masked(error).formatted)
     if isinstance(error, GraphQLSyntaxError):
         code = "GRAPHQL_PARSE_FAILED"
     elif isinstance(result, PreExecutionError):
@@ -174,6 +196,7 @@ def _format_request_error(error: GraphQLError, result: ExecutionResult) -> JSONO
 
 
 def _request_error_response(error: _RequestError, *, media_type: str) -> Response:
+    mark_outcome("client_error")
     body: JSONObject = {"errors": [{"message": error.message, "extensions": _code("BAD_REQUEST")}]}
     response = _json_response(body, status_code=error.status_code, media_type=media_type)
     response.headers.update(error.headers or {})
@@ -292,6 +315,52 @@ def _object_or_none(fields: Mapping[str, object], name: str) -> JSONObject | Non
     if value is not None and not isinstance(value, dict):
         raise _RequestError(400, f"`{name}` must be a JSON object or null.")
     return value
+
+
+class RequestIds:
+    """ASGI middleware: every HTTP request gets an id, bound while it is served (`schema.logs`).
+
+    The id is the client's `X-Request-ID` when that is a sane token, else a new one; the response
+    returns it in `X-Request-ID`. An exception escaping the app is logged here, once, with the id,
+    and answered with a 500 that carries it, rather than logged again by Starlette and uvicorn.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with request_scope(request_id) as context:
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as error:
+                report_exception(error, context, where=f"{scope['method']} {scope['path']}")
+                if started:
+                    return  # too late for a 500: the server closes the connection
+                error_body: JSONObject = {
+                    "errors": [
+                        {
+                            "message": INTERNAL_MESSAGE,
+                            "extensions": {"code": INTERNAL, "requestId": request_id},
+                        }
+                    ]
+                }
+                await _json_response(error_body, status_code=500, media_type=JSON)(
+                    scope, receive, send_with_id
+                )
 
 
 class _SubscriptionsApp(GraphQL[object, None]):

@@ -9,10 +9,10 @@ import strawberry
 
 from domain import learners
 from domain.errors import InvalidInput
-from persistence.progress import ProgressFilter
+from domain.progress import ProgressFilter
 from resolvers import access, gamification, reading
 from schema.catalog import Skill
-from schema.connections import Connection
+from schema.connections import Connection, decode_cursor
 from schema.context import Info
 from schema.gamification import Achievement, Dashboard, Level, PointsEntry, Streak
 from schema.nodes import Node
@@ -72,11 +72,12 @@ class Learner(Node):
             self.learner_id,
             where=ProgressFilter(status=status, certification=certification),
             first=first,
-            after=after,
+            after=decode_cursor(after),
         )
-        return Connection.of(
-            [(page.cursor(item), ContentProgress.from_domain(item)) for item in page.items],
-            has_next=page.has_next,
+        return Connection.of_page(
+            page,
+            key=lambda item: item.content_id,
+            view=ContentProgress.from_domain,
             after=after,
         )
 

@@ -20,15 +20,26 @@ class Node:
         raise NotImplementedError
 
 
+def encode_opaque(kind: str, value: str) -> str:
+    """The one codec of Relay ids and cursors: `kind:value`, base64-encoded."""
+    return base64.b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def decode_opaque(text: str) -> tuple[str, str]:
+    """(kind, value) from `encode_opaque`; empty strings for anything else."""
+    try:
+        kind, _, value = base64.b64decode(text, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return "", ""
+    return kind, value
+
+
 def to_global_id(type_name: str, local_id: str) -> str:
-    return base64.b64encode(f"{type_name}:{local_id}".encode()).decode()
+    return encode_opaque(type_name, local_id)
 
 
 def from_global_id(global_id: str, field: str = "id") -> tuple[str, str]:
-    try:
-        type_name, _, local_id = base64.b64decode(global_id, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        type_name, local_id = "", ""
+    type_name, local_id = decode_opaque(global_id)
     if not type_name or not local_id:
         raise InvalidInput(field, "is not a global id returned by this service")
     return type_name, local_id

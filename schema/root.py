@@ -8,12 +8,9 @@ import strawberry
 
 from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
-from persistence.feed import SubscriberLagged
-from persistence.topics import PROGRESS_UPDATES
-from resolvers import access, catalog, gamification, learners
-from resolvers.reading import check_page_size, decode_cursor, encode_cursor
+from resolvers import access, catalog, gamification, learners, reading
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
-from schema.connections import Connection
+from schema.connections import Connection, decode_cursor
 from schema.context import Info
 from schema.errors import as_graphql_error
 from schema.events import RecordEventInput, RecordEventResult, RecordEventsPayload
@@ -71,7 +68,7 @@ class Query:
         if type_name == "ContentProgress":
             learner_id, _, content_id = local_id.partition("|")
             access.check_can_read_learner(info.context.viewer, learner_id)
-            found = await info.context.repositories.progress.find(learner_id, content_id)
+            found = await reading.progress_on(loaders, learner_id, content_id)
             return ContentProgress.from_domain(found) if found else None
         return None
 
@@ -106,28 +103,25 @@ class Query:
         after: str | None = None,
         certification: str | None = None,
     ) -> Connection[ContentItem]:
-        size = check_page_size(first)
-        after_key = None if after is None else decode_cursor(after, "after")
-        rows = await info.context.repositories.content.page(
-            certification=certification, after=after_key, limit=size + 1
+        page = await catalog.content_page(
+            info.context.repositories,
+            certification=certification,
+            first=first,
+            after=decode_cursor(after),
         )
-        return Connection.of(
-            [(encode_cursor(i.id), ContentItem.from_domain(i)) for i in rows[:size]],
-            has_next=len(rows) > size,
-            after=after,
+        return Connection.of_page(
+            page, key=lambda item: item.id, view=ContentItem.from_domain, after=after
         )
 
     @strawberry.field(description="The catalog's skills by id; at most 100 a page.")
     async def skills(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Skill]:
-        size = check_page_size(first)
-        after_key = None if after is None else decode_cursor(after, "after")
-        rows = await info.context.repositories.skills.page(after=after_key, limit=size + 1)
-        return Connection.of(
-            [(encode_cursor(s.id), Skill.from_domain(s)) for s in rows[:size]],
-            has_next=len(rows) > size,
-            after=after,
+        page = await catalog.skills_page(
+            info.context.repositories, first=first, after=decode_cursor(after)
+        )
+        return Connection.of_page(
+            page, key=lambda skill: skill.id, view=Skill.from_domain, after=after
         )
 
 
@@ -223,11 +217,6 @@ class Subscription:
             )
             async for unlock in unlocks:
                 yield AchievementUnlock.from_domain(unlock)
-        except SubscriberLagged:
-            lagged = InvalidInput(
-                "after", "the subscriber fell behind: subscribe again with the last id received"
-            )
-            raise as_graphql_error(lagged) from None
         except DomainError as error:
             raise as_graphql_error(error) from None
 
@@ -239,8 +228,9 @@ class Subscription:
     ) -> AsyncGenerator[ContentProgress, None]:
         try:
             access.check_can_read_learner(info.context.viewer, learner_id)
+            async for progress in gamification.follow_progress(
+                info.context.services.feed, learner_id
+            ):
+                yield ContentProgress.from_domain(progress)
         except DomainError as error:
             raise as_graphql_error(error) from None
-        with info.context.services.feed.subscribe(PROGRESS_UPDATES, learner_id) as updates:
-            async for progress in updates:
-                yield ContentProgress.from_domain(progress)

@@ -31,8 +31,8 @@ async def real_mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     # Imported here so that collecting tests which never ask for a real server costs nothing.
     from persistence.embedded import embedded_mongodb
 
-    async with embedded_mongodb(tmp_path_factory.mktemp("secantus")) as uri:
-        yield uri
+    async with embedded_mongodb(tmp_path_factory.mktemp("secantus")) as server:
+        yield server.uri
 
 
 @pytest_asyncio.fixture(loop_scope="session")

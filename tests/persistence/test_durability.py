@@ -1,13 +1,14 @@
 """Every commit the embedded server acknowledged survives a SIGKILL of that server.
 
 SecantusDB acknowledges a commit before its log reaches the file unless ``sync_on_commit`` is on;
-the launcher turns it on (see ``persistence/embedded.py``). Without it, a kill while
+the launcher turns it on (see ``persistence/embedded/config.py``). Without it, a kill while
 acknowledgements were arriving lost 12 to 35 of the last 400 acknowledged events in every round
 here; with it, none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -24,13 +25,8 @@ import pytest
 from pymongo.errors import PyMongoError
 from secantus.config import load_config  # type: ignore[import-untyped]
 
-from persistence.embedded import (
-    CONFIG_FILE_NAME,
-    EmbeddedProcess,
-    _ensure_sync_on_commit,
-    _prepare_folder,
-    start_embedded_process,
-)
+from persistence.embedded import CONFIG_FILE_NAME, embedded_mongodb
+from persistence.embedded.config import ensure_sync_on_commit, prepare_folder
 
 ROUNDS = 3  # losses without sync_on_commit came in every round; three make a miss unlikely
 ACKNOWLEDGED_BEFORE_KILL = 400  # per round: the kill follows the 400th acknowledgement at once
@@ -46,12 +42,12 @@ class _Round:
     interrupted_writers: int = 0
 
 
-def _write_until_killed(server: EmbeddedProcess, round_no: int) -> _Round:
+def _write_until_killed(uri: str, server_pid: int, round_no: int) -> _Round:
     """Insert small events one by one from a few threads; SIGKILL the server mid-stream."""
     result = _Round()
     lock = threading.Lock()
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        server.uri,
+        uri,
         retryWrites=False,  # an acknowledgement is for exactly one attempt
         serverSelectionTimeoutMS=2000,
         connectTimeoutMS=2000,
@@ -71,7 +67,7 @@ def _write_until_killed(server: EmbeddedProcess, round_no: int) -> _Round:
             with lock:
                 result.acknowledged[event_id] = time.monotonic()
                 if len(result.acknowledged) == ACKNOWLEDGED_BEFORE_KILL:
-                    os.kill(server.process.pid, signal.SIGKILL)  # no clean stop, no flush
+                    os.kill(server_pid, signal.SIGKILL)  # no clean stop, no flush
                     result.killed_at = time.monotonic()
             if sequence > 20 * ACKNOWLEDGED_BEFORE_KILL:  # the kill never came: give up
                 return
@@ -86,20 +82,9 @@ def _write_until_killed(server: EmbeddedProcess, round_no: int) -> _Round:
     return result
 
 
-def _reap_and_release(server: EmbeddedProcess) -> None:
-    """Wait for the killed server to be gone, then free the folder for the next start.
-
-    ``cairn.lock`` is held through an open file description that this process and the server
-    share; the server's death does not release it, ``stop()`` (closing this process's copy) does.
-    WiredTiger's own lock goes with the server process, so the pid is reaped first.
-    """
-    assert server.process.wait(timeout=10) == -signal.SIGKILL
-    assert server.stop() == -signal.SIGKILL  # nothing left to stop: reaps, releases the lock
-
-
-def _stored_ids(server: EmbeddedProcess, round_no: int) -> set[str]:
+def _stored_ids(uri: str, round_no: int) -> set[str]:
     client: pymongo.MongoClient[dict[str, Any]]
-    with pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10_000) as client:
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
         found: pymongo.cursor.Cursor[dict[str, Any]] = client.cairn.events.find(
             {"_id": {"$regex": f"^round{round_no}-"}}, {"_id": 1}
         )
@@ -107,20 +92,19 @@ def _stored_ids(server: EmbeddedProcess, round_no: int) -> set[str]:
 
 
 @pytest.mark.real_db
-def test_acknowledged_events_survive_a_kill_of_the_server(tmp_path: Path) -> None:
+async def test_acknowledged_events_survive_a_kill_of_the_server(tmp_path: Path) -> None:
     folder = tmp_path / "data"
-    server = start_embedded_process(folder)
-    try:
+    async with embedded_mongodb(folder) as server:
         config = tomllib.loads((folder / CONFIG_FILE_NAME).read_text(encoding="utf-8"))
         assert config["storage"]["sync_on_commit"] is True  # a new folder's file says so
         for round_no in range(ROUNDS):
-            written = _write_until_killed(server, round_no)
+            written = await asyncio.to_thread(_write_until_killed, server.uri, server.pid, round_no)
             assert written.killed_at is not None, "the writers failed before the kill"
             assert written.interrupted_writers >= 1  # inserts were in flight: a kill mid-stream
-            _reap_and_release(server)
+            assert await asyncio.wait_for(server.wait_exited(), 10) == -signal.SIGKILL
 
-            server = start_embedded_process(folder)  # the same folder, recovered from its log
-            stored = _stored_ids(server, round_no)
+            await server.restart()  # the same folder, recovered from its log
+            stored = await asyncio.to_thread(_stored_ids, server.uri, round_no)
             lost = {i: at for i, at in written.acknowledged.items() if i not in stored}
             assert not lost, (
                 f"round {round_no}: {len(lost)} of {len(written.acknowledged)} acknowledged "
@@ -128,10 +112,6 @@ def test_acknowledged_events_survive_a_kill_of_the_server(tmp_path: Path) -> Non
                 f"{(written.killed_at - min(lost.values())) * 1000:.0f} ms before the kill: "
                 f"{sorted(lost)[:5]}"
             )
-    finally:
-        if server.process.poll() is not None:
-            server.process.wait()
-        server.stop()
 
 
 def test_config_file_says_sync_on_commit_for_new_and_existing_folders(
@@ -139,11 +119,11 @@ def test_config_file_says_sync_on_commit_for_new_and_existing_folders(
 ) -> None:
     caplog.set_level(logging.INFO, logger="cairn.embedded")
 
-    new = _prepare_folder(tmp_path / "new")
+    new = prepare_folder(tmp_path / "new")
     new_config = new / CONFIG_FILE_NAME
     template = new_config.read_text(encoding="utf-8")
     assert load_config(new_config)[0].sync_on_commit is True  # as SecantusDB itself reads it
-    _ensure_sync_on_commit(new_config)  # what every start does: here, nothing to correct
+    ensure_sync_on_commit(new_config)  # what every start does: here, nothing to correct
     assert new_config.read_text(encoding="utf-8") == template
     assert "set [storage] sync_on_commit" not in caplog.text
 
@@ -163,7 +143,7 @@ def test_config_file_says_sync_on_commit_for_new_and_existing_folders(
         "retention_seconds = 7200.0\n"
     )
     (existing / CONFIG_FILE_NAME).write_text(operator_file, encoding="utf-8")
-    _ensure_sync_on_commit(existing / CONFIG_FILE_NAME)
+    ensure_sync_on_commit(existing / CONFIG_FILE_NAME)
     text = (existing / CONFIG_FILE_NAME).read_text(encoding="utf-8")
     assert tomllib.loads(text) == {
         "server": {"auth": True},
@@ -179,13 +159,13 @@ def test_config_file_says_sync_on_commit_for_new_and_existing_folders(
     bare = tmp_path / "bare"
     bare.mkdir()
     (bare / CONFIG_FILE_NAME).write_text("[oplog]\nmax_entries = 50\n", encoding="utf-8")
-    _ensure_sync_on_commit(bare / CONFIG_FILE_NAME)
+    ensure_sync_on_commit(bare / CONFIG_FILE_NAME)
     fixed = (bare / CONFIG_FILE_NAME).read_text(encoding="utf-8")
     assert tomllib.loads(fixed) == {
         "oplog": {"max_entries": 50},
         "storage": {"sync_on_commit": True},
     }
-    _ensure_sync_on_commit(bare / CONFIG_FILE_NAME)
+    ensure_sync_on_commit(bare / CONFIG_FILE_NAME)
     assert (bare / CONFIG_FILE_NAME).read_text(encoding="utf-8") == fixed
 
     # Shapes a line edit cannot handle (dotted keys here) are rewritten from the parsed settings.
@@ -194,7 +174,7 @@ def test_config_file_says_sync_on_commit_for_new_and_existing_folders(
     (dotted / CONFIG_FILE_NAME).write_text(
         'storage.sync_on_commit = false\nstorage.cache_size = "2G"\n', encoding="utf-8"
     )
-    _ensure_sync_on_commit(dotted / CONFIG_FILE_NAME)
+    ensure_sync_on_commit(dotted / CONFIG_FILE_NAME)
     assert tomllib.loads((dotted / CONFIG_FILE_NAME).read_text(encoding="utf-8")) == {
         "storage": {"sync_on_commit": True, "cache_size": "2G"}
     }

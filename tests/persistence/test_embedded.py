@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -19,7 +20,6 @@ from persistence.embedded import (
     EmbeddedServerError,
     embedded_mongodb,
     find_executable,
-    start_embedded_process,
 )
 
 
@@ -50,10 +50,12 @@ async def test_starts_keeps_its_folder_exclusive_and_restarts_with_the_data(
 ) -> None:
     folder = tmp_path / "nested" / "data"  # created with its parents
     started = time.monotonic()
-    async with embedded_mongodb(folder) as uri:
+    async with embedded_mongodb(folder) as server:
         assert time.monotonic() - started < 10.0
+        uri = server.uri
         assert uri.startswith("mongodb://127.0.0.1:")
         assert uri.endswith("/?directConnection=true")
+        assert server.is_running()
         client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
             uri, serverSelectionTimeoutMS=2000
         )
@@ -66,30 +68,28 @@ async def test_starts_keeps_its_folder_exclusive_and_restarts_with_the_data(
             client.close()
         assert (folder / LOG_FILE_NAME).is_file()
 
-        # A second launcher on the same folder fails at once, naming the folder and the fix.
+        # A second launcher on the same folder fails at once, naming the folder and the fix; the
+        # server in use is not taken for one left behind: it keeps running.
         tried = time.monotonic()
-        with pytest.raises(EmbeddedServerError) as raised:
-            async with embedded_mongodb(folder):
-                pytest.fail("a second server started on a folder in use")
-        _assert_folder_in_use(raised.value, folder)
-        assert "held by pid" in str(raised.value)
-        with pytest.raises(EmbeddedServerError) as raised_sync:
-            start_embedded_process(folder)
-        _assert_folder_in_use(raised_sync.value, folder)
+        for _ in range(2):
+            with pytest.raises(EmbeddedServerError) as raised:
+                async with embedded_mongodb(folder):
+                    pytest.fail("a second server started on a folder in use")
+            _assert_folder_in_use(raised.value, folder)
+            assert f"held by pid {os.getpid()}, SecantusDB pid {server.pid}" in str(raised.value)
         assert time.monotonic() - tried < 1.0
+        assert server.is_running()
         stopping = time.monotonic()
     assert time.monotonic() - stopping < 5.0
+    assert await server.wait_exited() == 0  # a clean shutdown, not a kill
+    assert not server.is_running()
 
-    # Straight back up on the same folder, through the synchronous helper this time.
-    server = await asyncio.to_thread(start_embedded_process, folder)
-    try:
-        status, kept = await asyncio.to_thread(_server_status_and_kept_doc, server.uri)
-        assert status["pid"] == server.process.pid
+    # Straight back up on the same folder, with the data.
+    async with embedded_mongodb(folder) as again:
+        status, kept = await asyncio.to_thread(_server_status_and_kept_doc, again.uri)
+        assert status["pid"] == again.pid != server.pid
         assert kept == {"_id": "kept", "n": 1}
-    finally:
-        exit_code = await asyncio.to_thread(server.stop)
-    assert exit_code == 0  # a clean shutdown, not a kill
-    assert server.stop() == 0  # idempotent
+    assert await again.wait_exited() == 0
 
 
 @pytest.mark.real_db
@@ -112,8 +112,9 @@ async def test_timeout_and_cancellation_during_startup_leave_the_folder_free(
         await task
 
     # Nothing left behind: neither Cairn's lock nor WiredTiger's.
-    server = await asyncio.to_thread(start_embedded_process, folder)
-    assert await asyncio.to_thread(server.stop) == 0
+    async with embedded_mongodb(folder) as server:
+        assert server.is_running()
+    assert await server.wait_exited() == 0
 
 
 @pytest.mark.real_db
@@ -146,7 +147,7 @@ async def test_folder_opened_by_another_secantusd_is_reported(tmp_path: Path) ->
         await foreign.wait()
 
 
-def test_missing_executable_is_a_clear_error(
+async def test_missing_executable_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
@@ -155,7 +156,8 @@ def test_missing_executable_is_a_clear_error(
         find_executable()
     for _ in range(2):  # the same error again: the folder lock was released
         with pytest.raises(EmbeddedServerError, match="MONGODB_URI"):
-            start_embedded_process(tmp_path / "data")
+            async with embedded_mongodb(tmp_path / "data"):
+                pytest.fail("started without an executable")
 
 
 @pytest.mark.real_db

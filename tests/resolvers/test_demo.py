@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +13,16 @@ from domain.totals import LearnerTotals
 from persistence.feed import Feed
 from persistence.repositories import Repositories
 from persistence.topics import TOPICS
-from resolvers.demo import CCP, PROFILES, SAA, DemoSeedError, demo_events, seed_demo
+from resolvers.demo import (
+    CCP,
+    CONTENT,
+    PROFILES,
+    SAA,
+    SKILLS,
+    DemoSeedError,
+    demo_events,
+    seed_demo,
+)
 from resolvers.recording import Recorder
 from tests.factories import NOW
 from tests.fakes import fake_repositories
@@ -153,3 +164,57 @@ def test_events_are_chronological_within_the_window_and_in_local_daytime() -> No
         assert len({event.event_id for event in events}) == len(events)
     every_event = [event for events in histories.values() for event in events]
     assert {event.type for event in every_event} == set(EventType)
+
+
+# Digests of the demo data as generated before it was split into a package (the catalog then
+# lived in Python): any change to the story or the catalog shows here. Change them only on
+# purpose, knowing that a database seeded before the change refuses a re-seed (DemoSeedError).
+PINNED_AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+EVENTS_DIGEST = "1227a1cba8d1a32effa3278d1bbe1c0a99e537f9eb35b70437a48e56812bcf0a"
+CATALOG_DIGEST = "025640f93d6fdbaee62062c56e76af38c7581688989b41d8450cb4067d42d6d4"
+
+
+def sha256_of(rows: object) -> str:
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
+
+
+def test_the_events_are_those_pinned_for_a_fixed_day() -> None:
+    histories = demo_events(now=PINNED_AT, weeks=2)
+    rows = [
+        [
+            d.learner_id,
+            d.event_id,
+            d.type.value,
+            d.content_id,
+            d.score,
+            d.correct,
+            d.time_spent_seconds,
+            d.occurred_at.isoformat() if d.occurred_at else None,
+            d.session_id,
+        ]
+        for drafts in histories.values()
+        for d in drafts
+    ]
+
+    assert len(rows) == 413
+    assert sha256_of(rows) == EVENTS_DIGEST
+
+
+def test_the_catalog_is_the_one_pinned() -> None:
+    rows = [[s.id, s.name, s.domain, s.bkt] for s in SKILLS] + [
+        [
+            c.id,
+            c.title,
+            c.kind.value,
+            list(c.skill_ids),
+            c.category,
+            None if c.difficulty is None else c.difficulty.value,
+            c.certification,
+            c.module,
+            c.estimated_minutes,
+        ]
+        for c in CONTENT
+    ]
+
+    assert (len(SKILLS), len(CONTENT)) == (18, 62)
+    assert sha256_of(rows) == CATALOG_DIGEST

@@ -1,0 +1,97 @@
+"""The use case: `seed_demo` stores the demo catalog, learners and events (see the package doc)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from domain.events import MAX_BATCH, EventDraft, fingerprint
+from domain.learners import LearnerChanges
+from persistence.repositories import Repositories
+from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
+from resolvers.demo.catalog import CONTENT, SKILLS
+from resolvers.demo.learners import PROFILES
+from resolvers.demo.simulator import demo_events
+from resolvers.learners import upsert_learner
+from resolvers.recording import Recorder
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    skills: int
+    content_items: int
+    learners: int
+    events: int  # demo events up to `now`, recorded now or before
+    recorded: int = 0  # of those, how many this call stored (0 on a re-run: all replayed)
+
+
+class DemoSeedError(RuntimeError):
+    """A demo event was refused, typically a re-run on another day (see the package doc)."""
+
+
+async def seed_demo(
+    repos: Repositories, recorder: Recorder, *, now: datetime, weeks: int = 6, seed: int = 7
+) -> DemoSummary:
+    """Upserts the demo catalog and learners, then records `weeks` weeks of events up to `now`."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if weeks < 1:
+        raise ValueError("weeks must be at least 1")
+    for skills in _chunks(SKILLS, MAX_UPSERT):
+        await upsert_skills(repos, skills)
+    for items in _chunks(CONTENT, MAX_UPSERT):
+        await upsert_content(repos, items)
+    # Before the events: a learner first seen through an event would get UTC days.
+    for profile in PROFILES:
+        await upsert_learner(repos, LearnerChanges.replacing(profile.learner))
+
+    histories = demo_events(now=now, weeks=weeks, seed=seed)
+    await _check_same_story(repos, histories)
+    recorded = 0
+    # One learner per batch, oldest first: the order of one learner's answers is what their
+    # mastery depends on, while learners are independent. Batches of a single learner are also
+    # cheaper to store: their lookups are keyed by one learnerId (measured on SecantusDB: 3 s
+    # against 9 s for the same events sent in global time order).
+    for drafts in histories.values():
+        for chunk in _chunks(drafts, MAX_BATCH):
+            for result in await recorder.record_many(chunk, received_at=now):
+                if result.error is not None:
+                    raise DemoSeedError(
+                        f"demo event {result.event_id} of {result.learner_id} was refused: "
+                        f"{result.error}"
+                    ) from result.error
+                recorded += result.recorded
+    return DemoSummary(
+        skills=len(SKILLS),
+        content_items=len(CONTENT),
+        learners=len(PROFILES),
+        events=sum(len(drafts) for drafts in histories.values()),
+        recorded=recorded,
+    )
+
+
+async def _check_same_story(repos: Repositories, histories: dict[str, list[EventDraft]]) -> None:
+    """Refuses, before storing anything, a run whose events differ from those already stored.
+
+    A run on another day shifts every learner's window, so already each learner's first event
+    differs. Left to the recorder, the clashing ids would fail one by one while the ids past the
+    earlier run's last one were stored: two stories mixed into one history.
+    """
+    firsts = [drafts[0] for drafts in histories.values() if drafts]
+    stored = await repos.events.find_by_keys([(d.learner_id, d.event_id) for d in firsts], None)
+    for draft in firsts:
+        earlier = stored.get((draft.learner_id, draft.event_id))
+        if earlier is not None and earlier.fingerprint != fingerprint(draft):
+            raise DemoSeedError(
+                f"demo event {draft.event_id} of {draft.learner_id} was refused: the stored demo "
+                "data was seeded for another day (or seed); seed a fresh database instead"
+            )
+
+
+T = TypeVar("T")
+
+
+def _chunks(values: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]

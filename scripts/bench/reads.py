@@ -1,0 +1,162 @@
+"""Section 2: read cost against history.
+
+A learner's analytics and last 30 days of activity, and the learner dashboard, for a learner
+with 1,000 events and one with 100,000: both read a bounded set of derived documents, so the
+medians should stay close.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import timedelta
+from typing import Any
+
+from domain.events import MAX_BATCH
+from schema.context import utc_now
+from scripts.bench.common import (
+    ANALYTICS_FIELDS,
+    QUICK,
+    Bench,
+    ms,
+    percentile,
+    rate,
+    timed,
+    verdict,
+)
+
+LIGHT_EVENTS = 1_000
+HEAVY_EVENTS = 5_000 if QUICK else 100_000  # the JSON keys say 100k all the same
+HISTORY_DAYS = 365
+READ_RUNS = 10 if QUICK else 30
+READ_WARMUP = 3
+READ_AIM = 1.3
+
+LEARNER_READ = f"""
+query($id: String!, $from: Date!, $to: Date!) {{
+  learner(id: $id) {{
+    analytics {{ {ANALYTICS_FIELDS} }}
+    dailyActivity(from: $from, to: $to) {{ date events timeSpentSeconds averageScore }}
+  }}
+}}
+"""
+
+DASHBOARD_READ = """
+query($id: String!) {
+  learner(id: $id) {
+    dashboard {
+      overallAnalytics { completionRate averageScore timeSpentHours contentViewed }
+      activitySummary { studyStreakDays totalInteractions weeklyAverageMinutes
+                        mostActiveCertification }
+      certificationProgress { certification completionRate averageScore }
+      performanceTrend { date events timeSpentSeconds averageScore }
+      recentAchievements { title description badgeIcon points unlockedAt }
+      totalPoints
+      level { name pointsToNextLevel }
+      recommendations { kind message }
+    }
+  }
+}
+"""
+
+
+async def read_cost(bench: Bench) -> dict[str, float]:
+    print(
+        f"\n2. Read cost against history: learner analytics + dailyActivity (last 30 days), "
+        f"{READ_RUNS} runs each"
+    )
+    now = utc_now()
+    history_start = now - timedelta(days=HISTORY_DAYS)
+    recent = now - timedelta(minutes=1)
+
+    light = bench.factory.drafts(
+        ["light-1k"], LIGHT_EVENTS, start=history_start, end=recent, tag="light"
+    )
+    await bench.record(sorted(light, key=lambda d: d.occurred_at or now))
+
+    # The heavy learner's history arrives in order, as 100 syncs of 1,000 events over a year.
+    print(f"   loading {HEAVY_EVENTS:,} events for one learner through Recorder.record_many ...")
+    slice_days = HISTORY_DAYS / (HEAVY_EVENTS // MAX_BATCH)
+    started = time.perf_counter()
+    for n in range(HEAVY_EVENTS // MAX_BATCH):
+        start = history_start + timedelta(days=slice_days * n)
+        end = min(start + timedelta(days=slice_days), recent)
+        drafts = bench.factory.drafts(
+            ["heavy-100k"], MAX_BATCH, start=start, end=end, tag=f"heavy-{n:03d}"
+        )
+        await bench.record(drafts)
+        loaded = (n + 1) * MAX_BATCH
+        if loaded % 10_000 == 0:
+            elapsed = time.perf_counter() - started
+            print(f"   {loaded:>9,} events  {elapsed:6.1f} s  {rate(loaded, elapsed)}")
+    load_seconds = time.perf_counter() - started
+
+    today = now.date()  # both learners follow UTC, created by their first event
+    window = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+
+    async def read(learner_id: str) -> dict[str, Any]:
+        data = await bench.execute(LEARNER_READ, id=learner_id, **window)
+        learner: dict[str, Any] = data["learner"]
+        return learner
+
+    learners = {"light-1k": LIGHT_EVENTS, "heavy-100k": HEAVY_EVENTS}
+    for learner_id, expected in learners.items():
+        found = await read(learner_id)
+        if found["analytics"]["totalEvents"] != expected or len(found["dailyActivity"]) != 30:
+            raise RuntimeError(f"unexpected read for {learner_id}: {found['analytics']}")
+        for _ in range(READ_WARMUP):
+            await read(learner_id)
+    samples: dict[str, list[float]] = {learner_id: [] for learner_id in learners}
+    for n in range(READ_RUNS):
+        order = list(learners) if n % 2 == 0 else list(reversed(learners))
+        for learner_id in order:
+            samples[learner_id].append(await timed(read(learner_id)))
+
+    medians = {}
+    for learner_id, expected in learners.items():
+        found = await read(learner_id)
+        in_window = sum(day["events"] for day in found["dailyActivity"])
+        medians[learner_id] = statistics.median(samples[learner_id])
+        print(
+            f"   {expected:>9,} events ({in_window:>5,} in window)   "
+            f"median {ms(medians[learner_id])}   p95 {ms(percentile(samples[learner_id], 95))}"
+        )
+    ratio = medians["heavy-100k"] / medians["light-1k"]
+    met = verdict(ratio <= READ_AIM)
+    print(f"   ratio of medians 100k / 1k  {ratio:6.2f}   aim <= {READ_AIM}: {met}")
+
+    print(f"   learner dashboard, {READ_RUNS} runs each")
+
+    async def dashboard(learner_id: str) -> None:
+        data = await bench.execute(DASHBOARD_READ, id=learner_id)
+        if len(data["learner"]["dashboard"]["performanceTrend"]) != 30:
+            raise RuntimeError(f"unexpected dashboard for {learner_id}")
+
+    for learner_id in learners:
+        for _ in range(READ_WARMUP):
+            await dashboard(learner_id)
+    boards: dict[str, list[float]] = {learner_id: [] for learner_id in learners}
+    for n in range(READ_RUNS):
+        order = list(learners) if n % 2 == 0 else list(reversed(learners))
+        for learner_id in order:
+            boards[learner_id].append(await timed(dashboard(learner_id)))
+    board_medians = {key: statistics.median(values) for key, values in boards.items()}
+    for learner_id, expected in learners.items():
+        print(
+            f"   {expected:>9,} events   median {ms(board_medians[learner_id])}   "
+            f"p95 {ms(percentile(boards[learner_id], 95))}"
+        )
+    board_ratio = board_medians["heavy-100k"] / board_medians["light-1k"]
+    print(f"   ratio of medians 100k / 1k  {board_ratio:6.2f}")
+    print(f"   (loading the 100k took {load_seconds:.1f} s: {rate(HEAVY_EVENTS, load_seconds)})")
+    return {
+        "dashboard_1k_median_ms": round(board_medians["light-1k"] * 1000, 2),
+        "dashboard_100k_median_ms": round(board_medians["heavy-100k"] * 1000, 2),
+        "dashboard_ratio": round(board_ratio, 3),
+        "read_1k_median_ms": round(medians["light-1k"] * 1000, 2),
+        "read_1k_p95_ms": round(percentile(samples["light-1k"], 95) * 1000, 2),
+        "read_100k_median_ms": round(medians["heavy-100k"] * 1000, 2),
+        "read_100k_p95_ms": round(percentile(samples["heavy-100k"], 95) * 1000, 2),
+        "read_ratio": round(ratio, 3),
+        "record_many_events_per_s": round(HEAVY_EVENTS / load_seconds),
+    }
