@@ -11,10 +11,10 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 from pydantic import Field, field_validator
@@ -32,8 +32,9 @@ from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
 from domain.mastery import DEFAULT_ANSWER_WINDOW
 from domain.streaks import DEFAULT_AT_RISK_HOUR
+from persistence.availability import Availability, watch_pings
 from persistence.database import Database, DatabaseUnsupported, create_client, open_database
-from persistence.embedded import EmbeddedServerError, embedded_mongodb
+from persistence.embedded import EmbeddedServer, EmbeddedServerError, embedded_mongodb, supervise
 from persistence.feed import Feed
 from persistence.indexes import ensure_indexes
 from persistence.metrics import exposition
@@ -43,8 +44,9 @@ from persistence.transactions import RetryPolicy, TransactionRunner
 from resolvers.demo import DemoSeedError, seed_demo
 from resolvers.gamification import GamificationSettings, install_default_achievements
 from resolvers.recording import Recorder, RecordingSettings
+from resolvers.services import Services, utc_now
 from schema import build_schema
-from schema.context import Context, Services, new_context, utc_now
+from schema.context import Context, new_context
 from schema.http import RequestIds, graphql_routes
 from schema.logs import LogFormat, configure_logging
 
@@ -64,6 +66,9 @@ class Settings(BaseSettings):
     )
     database: str = "cairn"
     data_dir: Path = Field(default=Path(".data"), description="The embedded server's data.")
+    shutdown_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="How long SIGTERM waits for requests in flight."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: LogFormat = Field(
         default="text", description="`text` for a terminal, `json` for one object per line."
@@ -128,13 +133,24 @@ def parse_levels(text: str) -> tuple[LevelBand, ...]:
 
 
 @asynccontextmanager
-async def database_uri(settings: Settings) -> AsyncIterator[str]:
-    """The configured MongoDB, or the embedded server for as long as the context lasts."""
+async def database_server(settings: Settings) -> AsyncIterator[EmbeddedServer | None]:
+    """The embedded server for as long as the context lasts, or None with a configured MongoDB."""
     if settings.mongodb_uri:
-        yield settings.mongodb_uri
+        yield None
         return
-    async with embedded_mongodb(settings.data_dir / "db") as server:
-        yield server.uri
+    # The database stops after the requests in flight: half the shutdown budget each.
+    stop_timeout = settings.shutdown_timeout_seconds / 2
+    async with embedded_mongodb(settings.data_dir / "db", stop_timeout=stop_timeout) as server:
+        yield server
+
+
+@asynccontextmanager
+async def database_uri(settings: Settings) -> AsyncIterator[str]:
+    """The configured MongoDB's URI, or the embedded server's for as long as the context lasts."""
+    async with database_server(settings) as server:
+        uri = settings.mongodb_uri if server is None else server.uri
+        assert uri is not None  # no configured URI means an embedded server
+        yield uri
 
 
 async def connect(uri: str, name: str) -> Database:
@@ -158,12 +174,32 @@ def build_services(database: Database, settings: Settings) -> Services:
     )
 
 
-def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> Starlette:
+def create_app(
+    settings: Settings,
+    uri: str,
+    *,
+    seed_if_empty: bool = False,
+    embedded: EmbeddedServer | None = None,
+    give_up: Callable[[], None] = lambda: None,
+) -> Starlette:
+    """The service's app. With `embedded`, a supervisor restarts that server when it dies and
+    calls `give_up` when it cannot (the process should then exit non-zero)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             database = await connect(uri, settings.database)
             stack.callback(database.client.close)
+            availability = database.availability
+
+            async def ping() -> object:
+                return await database.client.admin.command("ping")
+
+            watchers = [asyncio.create_task(watch_pings(availability, ping))]
+            if embedded is not None:
+                supervisor = supervise(embedded, availability, ping=ping, give_up=give_up)
+                watchers.append(asyncio.create_task(supervisor))
+            stack.push_async_callback(_cancel, watchers)
             services = build_services(database, settings)
             await install_default_achievements(services.repositories)
             await services.feed.start()
@@ -180,19 +216,37 @@ def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> 
         services: Services = connection.app.state.services
         return new_context(services)
 
+    def availability_of(connection: Request) -> Availability:
+        services: Services = connection.app.state.services
+        return services.repositories.database.availability
+
     async def live(request: Request) -> JSONResponse:
+        availability = availability_of(request)
+        if availability.gone:  # the database is gone for good: this process cannot serve
+            return JSONResponse({"status": "failed", "reason": availability.reason}, 503)
         return JSONResponse({"status": "ok"})
 
     async def ready(request: Request) -> JSONResponse:
+        availability = availability_of(request)
+        if not availability.up:
+            return JSONResponse({"status": "unavailable", "reason": availability.reason}, 503)
         services: Services = request.app.state.services
         try:
             await asyncio.wait_for(
-                services.repositories.database.client.admin.command("ping"), timeout=2
+                services.repositories.database.client.admin.command("ping"), timeout=1
             )
         except Exception as error:
             log.warning("readiness check failed: %s", error)
-            return JSONResponse({"status": "unavailable"}, status_code=503)
+            return JSONResponse({"status": "unavailable", "reason": "no answer to ping"}, 503)
         return JSONResponse({"status": "ok"})
+
+    def outage() -> str | None:
+        state: Any = app.state
+        services: Services | None = getattr(state, "services", None)
+        if services is None:
+            return None
+        availability = services.repositories.database.availability
+        return None if availability.up else availability.reason
 
     async def metrics(request: Request) -> Response:
         body, content_type = exposition()
@@ -203,7 +257,10 @@ def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> 
         Route("/health/ready", ready),
         Route("/metrics", metrics),
         *graphql_routes(
-            build_schema(), context_getter=get_context, assets_dir=ROOT / "node_modules"
+            build_schema(),
+            context_getter=get_context,
+            assets_dir=ROOT / "node_modules",
+            outage=outage,
         ),
     ]
     middleware = [
@@ -212,7 +269,14 @@ def create_app(settings: Settings, uri: str, *, seed_if_empty: bool = False) -> 
         # GraphiQL's bundle is 3.5 MB; compressed it loads in a blink.
         Middleware(GZipMiddleware, minimum_size=1024),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return app
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _Server(uvicorn.Server):
@@ -226,13 +290,27 @@ class _Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
-async def serve(settings: Settings, *, seed_if_empty: bool) -> None:
-    async with database_uri(settings) as uri:
+async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
+    """Runs the service until SIGTERM or SIGINT (0), or until its database is lost (1)."""
+    exit_code = 0
+    async with database_server(settings) as embedded:
+        uri = settings.mongodb_uri if embedded is None else embedded.uri
+        assert uri is not None
         # Checked before the server starts, so a database Cairn cannot use (a standalone
         # server, say) ends the process with its message, not an application-startup traceback.
         probe = await connect(uri, settings.database)
         probe.client.close()
-        app = create_app(settings, uri, seed_if_empty=seed_if_empty)
+        server: _Server | None = None
+
+        def give_up() -> None:
+            nonlocal exit_code
+            exit_code = 1
+            if server is not None:
+                server.should_exit = True
+
+        app = create_app(
+            settings, uri, seed_if_empty=seed_if_empty, embedded=embedded, give_up=give_up
+        )
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -242,9 +320,13 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> None:
             # Cairn writes its own access line per GraphQL request (`cairn.access`).
             log_config=None,
             access_log=False,
+            # SIGTERM: requests in flight get this long, then open connections are closed.
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
         )
         log.info("GraphQL and GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
-        await _Server(config).serve()
+        server = _Server(config)
+        await server.serve()
+    return exit_code
 
 
 async def seed(settings: Settings) -> None:
@@ -279,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "serve":
-            asyncio.run(serve(settings, seed_if_empty=args.seed_demo_if_empty))
+            return asyncio.run(serve(settings, seed_if_empty=args.seed_demo_if_empty))
         else:
             asyncio.run(seed(settings))
     except (EmbeddedServerError, DemoSeedError, DatabaseUnsupported) as error:

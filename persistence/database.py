@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo import monitoring
+
+from persistence.availability import Availability
 
 log = logging.getLogger("cairn.database")
 
@@ -62,6 +64,7 @@ class Database:
     db: AsyncIOMotorDatabase[Document]
     supports_transactions: bool
     supports_change_streams: bool
+    availability: Availability = field(default_factory=Availability)
 
     def __getitem__(self, name: str) -> Any:
         return self.db[name]

@@ -30,6 +30,7 @@ from prometheus_client import (
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from domain.guard import GuardReason
+from persistence.availability import DatabaseUnavailable
 
 OperationType = Literal["query", "mutation", "subscription", "unknown"]
 Outcome = Literal["ok", "client_error", "server_error", "unavailable"]
@@ -158,7 +159,10 @@ def count_database_error(error: BaseException) -> PyMongoError | None:
 
 
 def is_unavailable(error: BaseException) -> bool:
-    """The database could not be reached (no server, a network error, a failover)."""
+    """The database could not be reached (no server, a network error, a failover), or the
+    service knows it is down and did not try."""
+    if isinstance(error, DatabaseUnavailable):
+        return True
     return isinstance(database_error_in(error), ConnectionFailure)
 
 

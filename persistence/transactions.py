@@ -95,6 +95,7 @@ class TransactionRunner:
         return self.repositories.database
 
     async def run(self, work: Work[T]) -> T:
+        self.database.availability.check()  # fail at once rather than wait for the driver
         if not self.database.supports_transactions:
             unit = UnitOfWork(self.repositories, session=None)
             result = await work(unit)

@@ -1,42 +1,19 @@
-"""What every resolver gets: per-request loaders plus the process's long-lived services."""
+"""What every resolver gets: the process's services, per-request loaders, and the viewer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import strawberry
 
-from persistence.feed import Feed
-from persistence.loaders import Loaders
-from persistence.repositories import Repositories
-from persistence.transactions import TransactionRunner
 from resolvers.access import ANONYMOUS, Viewer
-from resolvers.gamification import GamificationSettings
-from resolvers.recording import Recorder
+from resolvers.services import Services
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Services:
-    """Built once per process in the app's lifespan."""
-
-    repositories: Repositories
-    feed: Feed
-    recorder: Recorder
-    clock: Clock = utc_now
-    gamification: GamificationSettings = field(default_factory=GamificationSettings)
-
-    @property
-    def transactions(self) -> TransactionRunner:
-        """Runs units of work; the recorder's, so every write shares its retry counters."""
-        return self.recorder.runner
+if TYPE_CHECKING:
+    from persistence.loaders import Loaders
+    from persistence.repositories import Repositories
 
 
 @dataclass
@@ -55,7 +32,7 @@ class Context:
 
 def new_context(services: Services, viewer: Viewer = ANONYMOUS) -> Context:
     """A fresh context, and so fresh loaders, for each request or subscription."""
-    return Context(services=services, loaders=Loaders(services.repositories), viewer=viewer)
+    return Context(services=services, loaders=services.new_loaders(), viewer=viewer)
 
 
 Info = strawberry.Info[Context, None]

@@ -30,6 +30,8 @@ log = logging.getLogger("cairn.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 INTERNAL_MESSAGE = "Internal server error"
+UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database is unavailable; retry shortly"
 # What a client can cause; any other exception behind an error is a fault.
 EXPECTED = (
     DomainError,
@@ -75,12 +77,17 @@ def _request_id() -> str | None:
 
 
 def masked(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
-    """What the client sees of an unexpected error: its place, a code, the id to quote."""
-    extensions: dict[str, object] = {"code": INTERNAL}
+    """What the client sees of an unexpected error: its place, a code, the id to quote.
+
+    A database outage is no fault of the client's or of the code: `SERVICE_UNAVAILABLE`."""
+    cause = root_cause(error)
+    unavailable = cause is not None and metrics.is_unavailable(cause)
+    extensions: dict[str, object] = {"code": UNAVAILABLE if unavailable else INTERNAL}
     request_id = request_id or _request_id()
     if request_id:
         extensions["requestId"] = request_id
-    return GraphQLError(INTERNAL_MESSAGE, nodes=error.nodes, path=error.path, extensions=extensions)
+    message = UNAVAILABLE_MESSAGE if unavailable else INTERNAL_MESSAGE
+    return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
 
 def _where(error: GraphQLError) -> str:
@@ -110,12 +117,21 @@ def report_exception(
         _report_client_error(context, str(error), where)
         return
     metrics.count_database_error(error)
+    unavailable = metrics.is_unavailable(error)
     if context is not None:
-        context.worsen("unavailable" if metrics.is_unavailable(error) else "server_error")
+        context.worsen("unavailable" if unavailable else "server_error")
     if getattr(error, _LOGGED, False):
         return  # the same exception behind several fields (a failed batch load, say)
     with contextlib.suppress(AttributeError):  # an exception class with __slots__
         setattr(error, _LOGGED, True)
+    if unavailable:  # an outage, reported by the availability watchers: no traceback
+        log.warning(
+            "database unavailable at %s: %s",
+            where,
+            error,
+            extra={} if context is None else context.fields(),
+        )
+        return
     log.error(
         "unexpected error at %s: %s",
         where,

@@ -30,7 +30,15 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from schema.errors import INTERNAL, INTERNAL_MESSAGE, is_unexpected, masked, report_exception
+from schema.errors import (
+    INTERNAL,
+    INTERNAL_MESSAGE,
+    UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    is_unexpected,
+    masked,
+    report_exception,
+)
 from schema.graphiql import ASSET_FILES, render_page
 from schema.logs import (
     REQUEST_ID_HEADER,
@@ -51,6 +59,7 @@ _GET_OPERATIONS = (OperationType.QUERY,)
 _POST_OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
 
 JSONObject = dict[str, object]
+RETRY_AFTER_SECONDS = 5
 
 
 class _RequestError(Exception):
@@ -79,10 +88,12 @@ def graphql_routes(
     context_getter: ContextGetter,
     path: str = "/graphql",
     assets_dir: Path,
+    outage: Callable[[], str | None] = lambda: None,
 ) -> list[BaseRoute]:
     """Routes serving `schema` at `path` over HTTP and WebSocket, GraphiQL included.
 
-    `assets_dir` is the `node_modules` folder that `npm ci` fills from package.json.
+    `assets_dir` is the `node_modules` folder that `npm ci` fills from package.json. `outage`
+    tells why the database is down (None while it is up): requests are then refused at once.
     """
     assets_url = f"{path.rstrip('/')}/assets"
     page = render_page(assets_url=assets_url)
@@ -91,7 +102,11 @@ def graphql_routes(
         if _wants_graphiql(request):
             return HTMLResponse(page, headers={"Vary": "Accept"})
         with graphql_request() as context:
-            response = await graphql_endpoint(request)
+            reason = outage()
+            if reason is None:
+                response = await graphql_endpoint(request)
+            else:
+                response = _unavailable_response(reason, context.request_id)
             response.headers[REQUEST_ID_HEADER] = context.request_id
             return response
 
@@ -157,8 +172,38 @@ async def _execute(
     return _result_response(result, media_type=media_type)
 
 
+def _unavailable_response(reason: str, request_id: str) -> Response:
+    mark_outcome("unavailable")
+    error = {
+        "message": f"{UNAVAILABLE_MESSAGE} ({reason})",
+        "extensions": {"code": UNAVAILABLE, "requestId": request_id},
+    }
+    response = _json_response({"errors": [error]}, status_code=503, media_type=JSON)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _failed_for_outage(result: ExecutionResult) -> bool:
+    """Nothing was answered, and only because the database was down."""
+    errors = result.errors or []
+    no_data = result.data is None or all(value is None for value in result.data.values())
+    return bool(errors) and no_data and all(_code_of(error) == UNAVAILABLE for error in errors)
+
+
+def _code_of(error: GraphQLError) -> object:
+    return (error.extensions or {}).get("code")
+
+
 def _result_response(result: ExecutionResult, *, media_type: str) -> Response:
     errors = result.errors or []
+    if _failed_for_outage(result):
+        response = _json_response(
+            {"data": result.data, "errors": [error.formatted for error in errors]},
+            status_code=503,
+            media_type=media_type,
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     body: JSONObject
     # Field errors always carry a path; errors without one were raised before execution started
     # (syntax, validation, variable coercion), and then the spec wants no `data` at all.

@@ -22,7 +22,8 @@ through ``cairn.lock`` and stopped by the next start on its folder.
 
 The parts: ``config.py`` (the configuration file), ``lock.py`` (the folder lock and stale
 servers), ``launch.py`` (starting the child until it answers ping), ``stop.py`` (SecantusDB's stop
-protocol) and ``server.py`` (the context manager and its handle).
+protocol), ``server.py`` (the context manager and its handle) and ``supervisor.py`` (restarting
+a server that died while the service runs).
 """
 
 from persistence.embedded.common import EXECUTABLE_NAME, EmbeddedServerError
@@ -36,6 +37,7 @@ from persistence.embedded.lock import LOCK_FILE_NAME
 from persistence.embedded.logfile import LOG_FILE_NAME
 from persistence.embedded.server import EmbeddedServer, embedded_mongodb
 from persistence.embedded.stop import DEFAULT_STOP_TIMEOUT
+from persistence.embedded.supervisor import supervise
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -49,4 +51,5 @@ __all__ = [
     "EmbeddedServerError",
     "embedded_mongodb",
     "find_executable",
+    "supervise",
 ]

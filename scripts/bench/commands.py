@@ -9,7 +9,7 @@ import statistics
 from collections import Counter
 from datetime import timedelta
 
-from schema.context import utc_now
+from resolvers.services import utc_now
 from scripts.bench.common import ANALYTICS_FIELDS, QUICK, Bench, ms, timed
 
 FLEET = 200

@@ -19,7 +19,8 @@ from domain.learning import EventOutcome
 from domain.progress import ContentProgress, advance
 from persistence.database import CommandCounter, Database
 from persistence.events import event_to_document
-from schema.context import Services, new_context, utc_now
+from resolvers.services import Services, utc_now
+from schema.context import new_context
 
 # CAIRN_BENCH_QUICK=1: a smaller run that checks the benchmark works (its figures mean little).
 # Each measure picks its own quick sizes; the full run's sizes are the ones the README reports.

@@ -17,7 +17,7 @@ from typing import Any
 from domain.events import MAX_BATCH, EventDraft
 from domain.learners import LearnerChanges
 from persistence.indexes import EVENTS, INDEXES
-from schema.context import utc_now
+from resolvers.services import utc_now
 from scripts.bench.common import (
     CATALOG_ITEMS,
     QUICK,

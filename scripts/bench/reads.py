@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from domain.events import MAX_BATCH
-from schema.context import utc_now
+from resolvers.services import utc_now
 from scripts.bench.common import (
     ANALYTICS_FIELDS,
     QUICK,

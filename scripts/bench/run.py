@@ -25,8 +25,8 @@ from persistence.repositories import Repositories
 from persistence.topics import TOPICS
 from resolvers.gamification import install_default_achievements
 from resolvers.recording import Recorder
+from resolvers.services import Services, utc_now
 from schema import build_schema
-from schema.context import Services, utc_now
 from scripts.bench.commands import commands_per_request, seed_fleet
 from scripts.bench.common import SEED, Bench, EventFactory, build_catalog
 from scripts.bench.ingestion import contention, ingestion

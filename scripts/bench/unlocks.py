@@ -15,7 +15,8 @@ import strawberry
 from domain.achievements import AchievementDefinition, RuleType
 from domain.catalog import ContentItem, ContentKind
 from persistence.topics import UNLOCKS_FEED
-from schema.context import new_context, utc_now
+from resolvers.services import utc_now
+from schema.context import new_context
 from scripts.bench.common import QUICK, RECORD_EVENT, Bench, ms, percentile
 
 UNLOCKED = """

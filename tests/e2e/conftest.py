@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -76,6 +77,25 @@ def start_service(
         time.sleep(0.2)
     process.kill()
     raise RuntimeError("the service did not become ready within 60 s")
+
+
+def live_subscribers(service: Service) -> float:
+    """The `cairn_live_subscribers` gauge of the service's process."""
+    text = httpx.get(f"{service.url}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith("cairn_live_subscribers "):
+            return float(line.split()[1])
+    raise AssertionError("no cairn_live_subscribers in /metrics")
+
+
+async def wait_for_subscribers(service: Service, at_least: int, *, within: float = 15) -> None:
+    """Polls until the service counts `at_least` live subscriptions: a subscription is
+    registered some time after the client sends it, and nothing else says when."""
+    deadline = time.monotonic() + within
+    while live_subscribers(service) < at_least:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {at_least} live subscribers after {within} s")
+        await asyncio.sleep(0.05)
 
 
 def stop_service(process: subprocess.Popen[bytes]) -> None:

@@ -13,7 +13,13 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.e2e.conftest import Service, start_service, stop_service
+from tests.e2e.conftest import (
+    Service,
+    live_subscribers,
+    start_service,
+    stop_service,
+    wait_for_subscribers,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
 
@@ -103,8 +109,9 @@ async def test_an_unlock_made_through_one_process_reaches_a_subscriber_of_anothe
     learner = f"live-{uuid.uuid4().hex[:6]}"
     async with subscriber(two_services[1]) as live:
         updates = live.subscribe(GraphQLRequest(UNLOCKED, variable_values={"learnerId": learner}))
+        before = live_subscribers(two_services[1])
         pending = asyncio.ensure_future(next_unlock(updates))
-        await asyncio.sleep(1)  # the subscription registers before the event is sent
+        await wait_for_subscribers(two_services[1], int(before) + 1)
         payload = await writer.execute(record(learner, "e1", score=0.5))
         unlock = await pending
         await updates.aclose()
@@ -128,8 +135,9 @@ async def test_a_reconnecting_subscriber_gets_what_it_missed_then_live_unlocks(
     learner = f"live-{uuid.uuid4().hex[:6]}"
     async with subscriber(two_services[1]) as live:
         updates = live.subscribe(GraphQLRequest(UNLOCKED, variable_values={"learnerId": learner}))
+        before = live_subscribers(two_services[1])
         pending = asyncio.ensure_future(next_unlock(updates))
-        await asyncio.sleep(1)
+        await wait_for_subscribers(two_services[1], int(before) + 1)
         await writer.execute(record(learner, "e1", score=0.5))
         seen = await pending
         await updates.aclose()
@@ -140,9 +148,8 @@ async def test_a_reconnecting_subscriber_gets_what_it_missed_then_live_unlocks(
     async with subscriber(two_services[1]) as live:
         variables = {"learnerId": learner, "after": seen["id"]}
         updates = live.subscribe(GraphQLRequest(UNLOCKED, variable_values=variables))
-        missed = await next_unlock(updates)
+        missed = await next_unlock(updates)  # it is registered: it already sent what was missed
         pending = asyncio.ensure_future(next_unlock(updates))
-        await asyncio.sleep(0.5)
         # Live again: ten questions answered at 100% unlock the average-score achievements.
         for n in range(10):
             await writer.execute(record(learner, f"a{n}", contentId=f"live-q{n}", score=1.0))

@@ -13,7 +13,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.e2e.conftest import Service
+from tests.e2e.conftest import Service, live_subscribers, wait_for_subscribers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -81,8 +81,9 @@ async def test_a_subscriber_over_websocket_sees_progress_after_an_event(
         updates = live.subscribe(
             GraphQLRequest(PROGRESS, variable_values={"learnerId": "e2e-grace"})
         )
+        before = live_subscribers(service)
         first = asyncio.ensure_future(anext(aiter(updates)))
-        await asyncio.sleep(0.5)  # let the subscription register before the event
+        await wait_for_subscribers(service, int(before) + 1)
         event = {
             "learnerId": "e2e-grace",
             "eventId": "g-1",

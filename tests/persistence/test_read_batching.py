@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from domain.events import EventType
+from resolvers.services import Services
 from schema import build_schema
-from schema.context import Services, new_context
+from schema.context import new_context
 from tests.factories import NOW, content_item, draft, skill
 from tests.persistence.conftest import RealServer
 

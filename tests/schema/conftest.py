@@ -10,8 +10,9 @@ from domain.catalog import ContentItem, Skill
 from persistence.feed import Feed
 from persistence.topics import TOPICS
 from resolvers.recording import Recorder
+from resolvers.services import Services
 from schema import build_schema
-from schema.context import Services, new_context
+from schema.context import new_context
 from tests.factories import NOW, content_item, skill
 from tests.fakes import fake_repositories
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from schema.context import Services
+from resolvers.services import Services
 from tests.schema.conftest import Execute, seed_catalog
 
 RECORD = """

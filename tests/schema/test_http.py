@@ -15,6 +15,9 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info
 
+from persistence.availability import DatabaseUnavailable
+from schema import CairnSchema
+from schema.errors import ErrorCodes
 from schema.http import graphql_routes
 
 # Starlette 1.10's TestClient warns when it runs on httpx rather than its successor httpx2, and
@@ -375,3 +378,40 @@ def test_a_subscription_streams_over_graphql_transport_ws(client: TestClient) ->
     assert messages == [
         {"id": "1", "type": "next", "payload": {"data": {"count": f"ws:{n}"}}} for n in (1, 2, 3)
     ] + [{"id": "1", "type": "complete"}]
+
+
+@strawberry.type
+class DatabaseQuery:
+    @strawberry.field
+    def learners(self) -> list[str]:
+        raise DatabaseUnavailable("the embedded database exited with code -9")
+
+
+def test_while_the_database_is_down_requests_are_refused_at_once_with_503() -> None:
+    schema = strawberry.Schema(Query)
+    routes = graphql_routes(
+        schema,
+        context_getter=context_for,
+        assets_dir=NODE_MODULES,
+        outage=lambda: "the embedded database exited with code -9",
+    )
+    with TestClient(Starlette(routes=routes)) as down:
+        status, _, body = post(down, {"query": "{ hello }"})
+        response = down.post("/graphql", json={"query": "{ hello }"})
+
+    assert status == 503
+    assert codes(body) == ["SERVICE_UNAVAILABLE"]
+    assert "exited" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["requestId"]
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_a_request_that_fails_only_for_a_database_outage_is_a_503() -> None:
+    schema = CairnSchema(DatabaseQuery, extensions=[ErrorCodes])
+    routes = graphql_routes(schema, context_getter=context_for, assets_dir=NODE_MODULES)
+    with TestClient(Starlette(routes=routes)) as client:
+        status, _, body = post(client, {"query": "{ learners }"})
+
+    assert status == 503
+    assert body["data"] is None
+    assert codes(body) == ["SERVICE_UNAVAILABLE"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from schema.context import Services
+from resolvers.services import Services
 from tests.schema.conftest import Execute, seed_catalog
 
 RECORD = """

@@ -22,7 +22,8 @@ from strawberry.types import ExecutionResult
 
 from persistence.metrics import REGISTRY, count_database_error, observe_change_lag
 from persistence.transactions import TRANSIENT, UNKNOWN_COMMIT
-from schema.context import Context, Services, new_context
+from resolvers.services import Services
+from schema.context import Context, new_context
 from schema.errors import INTERNAL
 from schema.http import RequestIds, graphql_routes
 from schema.logs import (
@@ -197,7 +198,7 @@ async def test_a_database_outage_counts_as_unavailable(
 
     result = await execute('{ learner(id: "ada") { id } }')
 
-    assert result["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert result["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert samples.deltas() == [1, 1]
 
 

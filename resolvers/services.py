@@ -1,0 +1,40 @@
+"""The process's long-lived services: what every entry point (GraphQL, CLI, a worker) runs on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from persistence.feed import Feed
+from persistence.loaders import Loaders
+from persistence.repositories import Repositories
+from persistence.transactions import TransactionRunner
+from resolvers.gamification import GamificationSettings
+from resolvers.recording import Recorder
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Built once per process, by the composition root (`main.build_services`)."""
+
+    repositories: Repositories
+    feed: Feed
+    recorder: Recorder
+    clock: Clock = utc_now
+    gamification: GamificationSettings = field(default_factory=GamificationSettings)
+
+    @property
+    def transactions(self) -> TransactionRunner:
+        """Runs units of work; the recorder's, so every write shares its retry counters."""
+        return self.recorder.runner
+
+    def new_loaders(self) -> Loaders:
+        """Batching, caching readers for one request: never share them between requests."""
+        return Loaders(self.repositories)
