@@ -47,7 +47,7 @@ from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from schema import build_schema
 from schema.context import Context, new_context
-from schema.http import RequestIds, graphql_routes
+from schema.http import MAX_BODY_BYTES, RequestIds, graphql_routes
 from schema.logs import LogFormat, configure_logging
 
 ROOT = Path(__file__).resolve().parent
@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     )
     database: str = "cairn"
     data_dir: Path = Field(default=Path(".data"), description="The embedded server's data.")
+    max_body_bytes: int = Field(
+        default=MAX_BODY_BYTES, ge=1024, description="Larger request bodies get 413, unread."
+    )
     shutdown_timeout_seconds: float = Field(
         default=10.0, gt=0, le=600, description="How long SIGTERM waits for requests in flight."
     )
@@ -261,6 +264,7 @@ def create_app(
             context_getter=get_context,
             assets_dir=ROOT / "node_modules",
             outage=outage,
+            max_body_bytes=settings.max_body_bytes,
         ),
     ]
     middleware = [

@@ -77,7 +77,18 @@ def check_text(value: str, field_name: str, *, max_length: int = MAX_TITLE_LENGT
     stripped = value.strip()
     if not stripped or len(stripped) > max_length:
         raise InvalidInput(field_name, f"must be 1-{max_length} characters, not blank")
+    if not is_unicode(stripped):
+        raise InvalidInput(field_name, "must be valid Unicode (it holds a lone surrogate)")
     return stripped
+
+
+def is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate, which JSON lets through and UTF-8 cannot store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_optional_label(value: str | None, field_name: str) -> str | None:

@@ -163,11 +163,17 @@ def _checked_metadata(metadata: object, field_name: str) -> JsonObject:
         return {}
     if not isinstance(metadata, dict):
         raise InvalidInput(field_name, "must be a JSON object")
-    if _depth(metadata) > MAX_METADATA_DEPTH:
+    if _deeper_than(metadata, MAX_METADATA_DEPTH):
         raise InvalidInput(field_name, f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
     if any(key.startswith("$") or "." in key for key in _keys(metadata)):
         raise InvalidInput(field_name, "keys must not start with '$' or contain '.'")
-    size = len(json.dumps(metadata, separators=(",", ":")).encode())
+    try:
+        encoded = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            field_name, "must be valid Unicode (it holds a lone surrogate)"
+        ) from None
+    size = len(encoded)
     if size > MAX_METADATA_BYTES:
         raise InvalidInput(
             field_name, f"must be at most {MAX_METADATA_BYTES} bytes as JSON (got {size})"
@@ -175,15 +181,23 @@ def _checked_metadata(metadata: object, field_name: str) -> JsonObject:
     return metadata
 
 
-def _depth(value: object) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether objects and lists nest more than `limit` levels, found without recursion (a
+    client may send thousands of levels)."""
+    stack = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            depth += 1
+            if depth > limit:
+                return True
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((child, depth) for child in children)
+    return False
 
 
 def _keys(value: object) -> list[str]:
+    """Every object key, at any depth (called once the depth is known to be small)."""
     if isinstance(value, dict):
         keys = [str(k) for k in value]
         for nested in value.values():

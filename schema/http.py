@@ -60,6 +60,7 @@ _POST_OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
 
 JSONObject = dict[str, object]
 RETRY_AFTER_SECONDS = 5
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class _RequestError(Exception):
@@ -89,11 +90,13 @@ def graphql_routes(
     path: str = "/graphql",
     assets_dir: Path,
     outage: Callable[[], str | None] = lambda: None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> list[BaseRoute]:
     """Routes serving `schema` at `path` over HTTP and WebSocket, GraphiQL included.
 
     `assets_dir` is the `node_modules` folder that `npm ci` fills from package.json. `outage`
     tells why the database is down (None while it is up): requests are then refused at once.
+    A body over `max_body_bytes` is refused with 413 before it is read to the end or parsed.
     """
     assets_url = f"{path.rstrip('/')}/assets"
     page = render_page(assets_url=assets_url)
@@ -116,7 +119,7 @@ def graphql_routes(
             message = f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}."
             return _request_error_response(_RequestError(406, message), media_type=JSON)
         try:
-            params = await _read_params(request)
+            params = await _read_params(request, max_body_bytes)
         except _RequestError as error:
             return _request_error_response(error, media_type=media_type)
         return await _execute(
@@ -315,25 +318,44 @@ def _specificity(media_range: str, media_type: str) -> int:
     return 0 if media_range == "*/*" else -1
 
 
-async def _read_params(request: Request) -> _GraphQLParams:
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = _RequestError(413, f"The body must be at most {limit:,} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _loads(text: str | bytes, what: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:  # invalid JSON or invalid UTF-8
+        raise _RequestError(400, f"{what} is not valid JSON.") from None
+    except RecursionError:  # nested deeper than the parser goes
+        raise _RequestError(400, f"{what} is nested too deeply.") from None
+
+
+async def _read_params(request: Request, max_body_bytes: int) -> _GraphQLParams:
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
             raise _RequestError(415, f"A POST body must be {JSON}.")
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise _RequestError(400, "The body is not valid JSON.") from None
+        body = _loads(await _read_body(request, max_body_bytes), "The body")
         if not isinstance(body, dict):
             raise _RequestError(400, "The body must be a JSON object (batches are not supported).")
         return _params_from(body)
     fields: dict[str, object] = dict(request.query_params)
     for name in ("variables", "extensions"):
         if fields.get(name):
-            try:
-                fields[name] = json.loads(str(fields[name]))
-            except ValueError:
-                raise _RequestError(400, f"`{name}` is not valid JSON.") from None
+            fields[name] = _loads(str(fields[name]), f"`{name}`")
         else:
             fields[name] = None
     return _params_from(fields)

@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info
 
 from persistence.availability import DatabaseUnavailable
-from schema import CairnSchema
+from schema import CairnSchema, build_schema
 from schema.errors import ErrorCodes
 from schema.http import graphql_routes
 
@@ -415,3 +415,66 @@ def test_a_request_that_fails_only_for_a_database_outage_is_a_503() -> None:
     assert status == 503
     assert body["data"] is None
     assert codes(body) == ["SERVICE_UNAVAILABLE"]
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_it_is_parsed() -> None:
+    schema = strawberry.Schema(Query)
+    routes = graphql_routes(
+        schema, context_getter=context_for, assets_dir=NODE_MODULES, max_body_bytes=2048
+    )
+    padding = "x" * 4096
+    with TestClient(Starlette(routes=routes)) as small:
+        status, _, body = post(small, {"query": "{ hello }", "extensions": {"pad": padding}})
+        streamed = small.post(
+            "/graphql",
+            content=iter([b'{"query": "{ hello }", "pad": "', padding.encode(), b'"}']),
+            headers={"content-type": JSON, "accept": GRAPHQL_RESPONSE},
+        )
+
+    assert status == 413
+    assert codes(body) == ["BAD_REQUEST"]
+    assert "2,048 bytes" in body["errors"][0]["message"]
+    assert streamed.status_code == 413  # no Content-Length: counted as it streams
+
+
+def test_a_body_nested_a_thousand_deep_is_a_400_not_a_500(client: TestClient) -> None:
+    nested = '{"query": "{ hello }", "variables": ' + '{"a": ' * 1000 + "1" + "}" * 1000 + "}"
+    response = client.post(
+        "/graphql",
+        content=nested.encode(),
+        headers={"content-type": JSON, "accept": GRAPHQL_RESPONSE},
+    )
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["errors"][0]["message"]
+
+
+def test_a_body_that_is_not_utf8_is_a_400(client: TestClient) -> None:
+    response = client.post(
+        "/graphql",
+        content=b'{"query": "{ hello(name: \\"\xff\\") }"}',
+        headers={"content-type": JSON, "accept": GRAPHQL_RESPONSE},
+    )
+
+    assert response.status_code == 400
+    assert codes(response.json()) == ["BAD_REQUEST"]
+
+
+def test_an_upsert_of_a_hundred_thousand_items_is_refused_by_size_before_any_work() -> None:
+    async def no_context(request: Request | WebSocket) -> object:
+        raise AssertionError("the request must be refused before any work")
+
+    routes = graphql_routes(build_schema(), context_getter=no_context, assets_dir=NODE_MODULES)
+    items = [{"id": f"item-{n}", "title": "Item", "kind": "QUESTION"} for n in range(100_000)]
+    with TestClient(Starlette(routes=routes)) as cairn:
+        status, _, body = post(
+            cairn,
+            {
+                "query": "mutation($items: [ContentItemInput!]!) "
+                "{ upsertContent(items: $items) { contentId } }",
+                "variables": {"items": items},
+            },
+        )
+
+    assert status == 413
+    assert codes(body) == ["BAD_REQUEST"]
