@@ -21,7 +21,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -49,6 +51,7 @@ from schema import build_schema
 from schema.context import Context, new_context
 from schema.http import MAX_BODY_BYTES, RequestIds, graphql_routes
 from schema.logs import LogFormat, configure_logging
+from schema.origins import WebSocketOrigins, allowed_hosts, parse_list
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("cairn")
@@ -66,6 +69,16 @@ class Settings(BaseSettings):
     )
     database: str = "cairn"
     data_dir: Path = Field(default=Path(".data"), description="The embedded server's data.")
+    allowed_hosts: str = Field(
+        default="",
+        description="Host names the service answers to, comma-separated ('*': any); default: "
+        "the loopback names when bound to loopback, else any.",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Origins of browser apps allowed to call the API and open WebSockets, "
+        "comma-separated; default: the service's own origin only.",
+    )
     max_body_bytes: int = Field(
         default=MAX_BODY_BYTES, ge=1024, description="Larger request bodies get 413, unread."
     )
@@ -267,9 +280,25 @@ def create_app(
             max_body_bytes=settings.max_body_bytes,
         ),
     ]
+    cors_origins = parse_list(settings.cors_origins)
     middleware = [
         # Outermost, so that everything done for a request is logged with its id.
         Middleware(RequestIds),
+        Middleware(
+            TrustedHostMiddleware,
+            allowed_hosts=allowed_hosts(
+                parse_list(settings.allowed_hosts), bind_host=settings.host
+            ),
+        ),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        ),
+        Middleware(WebSocketOrigins, origins=cors_origins),
         # GraphiQL's bundle is 3.5 MB; compressed it loads in a blink.
         Middleware(GZipMiddleware, minimum_size=1024),
     ]
