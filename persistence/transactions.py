@@ -20,6 +20,7 @@ server without transactions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -115,7 +116,10 @@ class TransactionRunner:
                     if isinstance(error, PyMongoError):
                         metrics.count_database_error(error)
                     if session.in_transaction:
-                        await session.abort_transaction()
+                        # A failed abort must not hide why the unit failed; the server drops
+                        # the transaction anyway when its session goes.
+                        with contextlib.suppress(PyMongoError):
+                            await session.abort_transaction()
                     if not has_label(error, TRANSIENT) or self.clock() >= deadline:
                         raise
                     log.debug("unit of work retried (attempt %d): %r", attempt, error)

@@ -10,7 +10,6 @@ import pytest
 from domain.achievements import (
     DEFAULT_ACHIEVEMENTS,
     MIN_SCORED_FOR_AVERAGE,
-    SCOPABLE,
     AchievementDefinition,
     AchievementProgress,
     RuleType,
@@ -21,8 +20,13 @@ from domain.achievements import (
     validate_definition,
 )
 from domain.errors import InvalidInput
+from domain.events import EventType
+from domain.learners import Learner
+from domain.learning import LearnerRecord, Rules
 from domain.streaks import DayRun
 from domain.totals import LearnerTotals, Tally
+from tests.domain.support import event
+from tests.factories import NOW, content_item
 
 D1 = date(2026, 3, 1)
 BY_KEY = {definition.key: definition for definition in DEFAULT_ACHIEVEMENTS}
@@ -65,52 +69,84 @@ def thresholds(rule: RuleType) -> list[float]:
     return [d.threshold for d in DEFAULT_ACHIEVEMENTS if d.rule is rule]
 
 
-@pytest.mark.parametrize(
-    ("rule", "expected"),
-    [
-        (RuleType.STREAK_DAYS, [3, 7, 14, 30, 60, 100]),
-        (RuleType.AVERAGE_SCORE, [70, 80, 90, 95]),
-        (RuleType.COMPLETIONS, [10, 50, 100, 250]),
-        (RuleType.HOURS, [10, 50, 100, 200]),
-        (RuleType.MASTERED_SKILLS, [1, 5, 25]),
-        (RuleType.FIRST_EVENT, [1]),
-        (RuleType.PERFECT_SCORE, [1]),
-    ],
-)
-def test_the_default_achievements_have_the_procert_thresholds(
-    rule: RuleType, expected: list[float]
-) -> None:
-    assert thresholds(rule) == expected
-
-
-@pytest.mark.parametrize("days", [3, 7, 14, 30, 60, 100])
-def test_each_default_streak_achievement_is_worth_ten_points_a_day(days: int) -> None:
-    streak = BY_KEY[f"streak-{days}"]
-    assert streak.rule is RuleType.STREAK_DAYS
-    assert streak.points == days * 10
-    assert streak.title == f"{days}-Day Study Streak"
+def at_level(rule: RuleType, value: float) -> LearnerTotals:
+    """A learner whose measure for `rule` is `value`: from the totals, as the fold leaves them."""
+    match rule:
+        case RuleType.STREAK_DAYS:
+            return totals(active_days=(run(int(value)),) if value >= 1 else ())
+        case RuleType.AVERAGE_SCORE:
+            return totals(overall=scored_tally(MIN_SCORED_FOR_AVERAGE, value / 100))
+        case RuleType.COMPLETIONS:
+            return totals(overall=Tally(items_completed=int(value)))
+        case RuleType.HOURS:
+            return totals(overall=Tally(time_spent_seconds=value * 3600))
+        case RuleType.MASTERED_SKILLS:
+            return totals(mastered_skills=int(value))
+        case RuleType.FIRST_EVENT:
+            return totals(overall=Tally(events=int(value)))
+        case RuleType.PERFECT_SCORE:
+            return totals(overall=Tally(perfect_scores=int(value)))
 
 
 @pytest.mark.parametrize(
-    ("key", "rule", "points"),
+    ("rule", "expected", "just_below"),
     [
-        ("score-70", RuleType.AVERAGE_SCORE, 100),
-        ("score-95", RuleType.AVERAGE_SCORE, 1000),
-        ("completions-10", RuleType.COMPLETIONS, 50),
-        ("completions-250", RuleType.COMPLETIONS, 1250),
-        ("hours-10", RuleType.HOURS, 100),
-        ("hours-200", RuleType.HOURS, 2000),
-        ("mastery-1", RuleType.MASTERED_SKILLS, 50),
-        ("mastery-25", RuleType.MASTERED_SKILLS, 1000),
-        ("first-event", RuleType.FIRST_EVENT, 10),
-        ("perfect-score", RuleType.PERFECT_SCORE, 50),
+        (RuleType.STREAK_DAYS, [3, 7, 14, 30, 60, 100], 1),
+        (RuleType.AVERAGE_SCORE, [70, 80, 90, 95], 0.5),
+        (RuleType.COMPLETIONS, [10, 50, 100, 250], 1),
+        (RuleType.HOURS, [10, 50, 100, 200], 1 / 3600),
+        (RuleType.MASTERED_SKILLS, [1, 5, 25], 1),
+        (RuleType.FIRST_EVENT, [1], 1),
+        (RuleType.PERFECT_SCORE, [1], 1),
     ],
 )
-def test_default_achievements_are_keyed_by_rule_and_threshold(
-    key: str, rule: RuleType, points: int
+def test_the_default_achievements_are_met_from_the_procert_thresholds_on(
+    rule: RuleType, expected: list[float], just_below: float
 ) -> None:
-    assert BY_KEY[key].rule is rule
-    assert BY_KEY[key].points == points
+    defaults = [d for d in DEFAULT_ACHIEVEMENTS if d.rule is rule]
+    for count, threshold in enumerate(expected):
+        below = newly_met(defaults, at_level(rule, threshold - just_below), set())
+        at = newly_met(defaults, at_level(rule, threshold), set())
+        assert len(below) == count, (rule, threshold)
+        assert len(at) == count + 1, (rule, threshold)
+    assert len(defaults) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("key", "points"),
+    [
+        *((f"streak-{days}", days * 10) for days in (3, 7, 14, 30, 60, 100)),
+        ("score-70", 100),
+        ("score-95", 1000),
+        ("completions-10", 50),
+        ("completions-250", 1250),
+        ("hours-10", 100),
+        ("hours-200", 2000),
+        ("mastery-1", 50),
+        ("mastery-25", 1000),
+        ("first-event", 10),
+        ("perfect-score", 50),
+    ],
+)
+def test_unlocking_a_default_achievement_credits_its_points(key: str, points: int) -> None:
+    # A learner who has just reached the achievement's threshold and holds every other one.
+    reached = BY_KEY[key]
+    record = LearnerRecord(
+        learner=Learner(id="ada"),
+        totals=at_level(reached.rule, reached.threshold),
+        unlocked=set(BY_KEY) - {key},
+    )
+
+    outcome = record.record(
+        event(type=EventType.VIEWED, score=None),
+        content_item(),
+        rules=Rules(achievements=DEFAULT_ACHIEVEMENTS),
+        recorded_at=NOW,
+    )
+
+    assert [unlock.key for unlock in outcome.unlocks] == [key]
+    assert outcome.points == points
+    assert [(entry.reference, entry.amount) for entry in record.new_points] == [(key, points)]
 
 
 def test_default_achievement_keys_are_unique() -> None:
@@ -128,8 +164,9 @@ def test_default_achievements_are_learner_wide_and_valid_as_they_are() -> None:
 # measure
 
 
-def test_the_minimum_for_an_average_is_ten_scored_events() -> None:
-    assert MIN_SCORED_FOR_AVERAGE == 10
+def test_a_default_average_score_rule_counts_from_the_tenth_scored_answer() -> None:
+    assert measure(BY_KEY["score-70"], totals(overall=scored_tally(9, 0.8))) == 0.0
+    assert measure(BY_KEY["score-70"], totals(overall=scored_tally(10, 0.8))) == pytest.approx(80.0)
 
 
 @pytest.mark.parametrize(
@@ -255,11 +292,6 @@ def test_a_scoped_average_needs_ten_scored_events_within_the_certification() -> 
     scoped = definition(rule=RuleType.AVERAGE_SCORE, threshold=90, certification="SAA")
     assert not is_met(scoped, learner)
     assert is_met(replace(scoped, certification=None), learner)
-
-
-@pytest.mark.parametrize("rule", [RuleType.STREAK_DAYS, RuleType.MASTERED_SKILLS])
-def test_learner_wide_rules_are_not_scopable(rule: RuleType) -> None:
-    assert rule not in SCOPABLE
 
 
 # newly_met

@@ -103,8 +103,10 @@ def test_estimated_minutes_from_one_to_a_day_are_accepted(minutes: int | None) -
     assert item.estimated_minutes == minutes
 
 
-def test_the_estimated_minutes_limit_is_one_day() -> None:
-    assert MAX_ESTIMATED_MINUTES == 24 * 60
+def test_an_item_may_take_up_to_a_day_of_1440_minutes_and_no_more() -> None:
+    day = validate_content_item(content_item(estimated_minutes=1440), "items[0]")
+    assert day.estimated_minutes == 1440
+    assert item_error(estimated_minutes=1441).field == "items[0].estimatedMinutes"
 
 
 def test_a_valid_skill_comes_back_with_trimmed_text() -> None:

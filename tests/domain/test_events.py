@@ -160,7 +160,8 @@ def test_a_time_spent_from_zero_up_to_a_full_day_is_accepted(seconds: float) -> 
 
 
 def test_the_time_spent_limit_is_twenty_four_hours() -> None:
-    assert MAX_TIME_SPENT_SECONDS == 24 * 60 * 60
+    assert validated(time_spent_seconds=86_400).time_spent_seconds == 86_400
+    assert rejected_field(time_spent_seconds=86_401) == f"{PREFIX}.timeSpentSeconds"
 
 
 def test_an_event_more_than_five_minutes_in_the_future_is_rejected() -> None:
@@ -209,7 +210,10 @@ def test_metadata_over_the_byte_limit_is_rejected() -> None:
 
 
 def test_the_metadata_byte_limit_is_four_kilobytes() -> None:
-    assert MAX_METADATA_BYTES == 4096
+    # '{"k":"' + value + '"}' is 8 bytes of JSON around the value.
+    four_kilobytes = {"k": "x" * (4096 - 8)}
+    assert validated(metadata=four_kilobytes).metadata == four_kilobytes
+    assert rejected_field(metadata={"k": "x" * (4096 - 7)}) == f"{PREFIX}.metadata"
 
 
 def test_metadata_five_levels_deep_is_accepted() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidInput
-from domain.learners import DEFAULT_TIME_ZONE, Learner, check_time_zone, validate_learner
+from domain.learners import Learner, check_time_zone, validate_learner
 
 
 @pytest.mark.parametrize(
@@ -21,10 +21,6 @@ def test_anything_else_is_rejected_naming_the_field(zone: str) -> None:
     with pytest.raises(InvalidInput) as error:
         check_time_zone(zone, "learners[1].timeZone")
     assert error.value.field == "learners[1].timeZone"
-
-
-def test_a_learner_follows_utc_by_default() -> None:
-    assert Learner(id="ada").time_zone == DEFAULT_TIME_ZONE == "UTC"
 
 
 def test_validating_a_learner_trims_the_display_name() -> None:

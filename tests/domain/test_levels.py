@@ -6,16 +6,6 @@ from domain.errors import InvalidInput
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels, level_for
 
 
-def test_the_default_bands_are_the_spool_seeds() -> None:
-    assert [(band.name, band.min_points) for band in DEFAULT_LEVELS] == [
-        ("Novice", 0),
-        ("Apprentice", 101),
-        ("Scholar", 501),
-        ("Expert", 1001),
-        ("Master", 5001),
-    ]
-
-
 @pytest.mark.parametrize(
     ("points", "number", "name", "min_points", "next_level_at"),
     [

@@ -89,8 +89,11 @@ def bkt_by_hand(p_known: float, correct: bool, *, t: float, g: float, s: float) 
     return posterior + (1 - posterior) * t
 
 
-def test_the_default_parameters_are_the_textbook_ones() -> None:
-    assert BktParams(prior=0.1, learn=0.1, guess=0.2, slip=0.1) == DEFAULT_BKT
+def test_by_default_a_skill_starts_at_10_percent_and_moves_by_the_textbook() -> None:
+    assert new_skill_state("ada", "ec2", DEFAULT_BKT).p_known == pytest.approx(0.1, abs=1e-12)
+    # Prior 0.1, learn 0.1, guess 0.2, slip 0.1: see the hand-computed steps below.
+    assert answered([(minute(0), RIGHT)]).p_known == pytest.approx(0.4, abs=1e-12)
+    assert answered([(minute(0), WRONG)]).p_known == pytest.approx(8.2 / 73, abs=1e-12)
 
 
 @pytest.mark.parametrize(

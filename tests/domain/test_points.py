@@ -6,12 +6,10 @@ from domain.catalog import MAX_TITLE_LENGTH
 from domain.errors import InvalidInput
 from domain.events import EventType, RawScore, validate_event
 from domain.points import (
-    EVENT_POINTS,
     MAX_MANUAL_AWARD,
     PERFECT,
     PERFECT_SCORE_BONUS,
     EventAward,
-    PointsSource,
     award_fingerprint,
     check_manual_award,
     event_awards,
@@ -20,12 +18,6 @@ from tests.domain.support import event
 from tests.factories import NOW, draft
 
 NOTHING: frozenset[str] = frozenset()
-
-
-def test_the_spool_event_points() -> None:
-    assert EVENT_POINTS == {EventType.STARTED: 5, EventType.COMPLETED: 10, EventType.MASTERED: 25}
-    assert PERFECT_SCORE_BONUS == 10
-    assert {source.value for source in PointsSource} == {"achievement", "event", "manual"}
 
 
 @pytest.mark.parametrize(

@@ -163,8 +163,10 @@ def test_a_streak_that_ended_yesterday_is_alive_and_at_risk_from_the_at_risk_hou
     assert streak.at_risk is at_risk
 
 
-def test_the_default_at_risk_hour_is_six_in_the_evening() -> None:
-    assert DEFAULT_AT_RISK_HOUR == 18
+@pytest.mark.parametrize(("hour", "at_risk"), [(17, False), (18, True)])
+def test_by_default_a_streak_is_at_risk_from_six_in_the_evening(hour: int, at_risk: bool) -> None:
+    streak = streak_on(((day(9), day(9)),), today=TODAY, local_hour=hour)
+    assert streak.at_risk is at_risk
 
 
 @pytest.mark.parametrize(("hour", "at_risk"), [(20, False), (21, True)])
