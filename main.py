@@ -49,7 +49,14 @@ from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from schema import build_schema
 from schema.context import Context, new_context
-from schema.http import MAX_BODY_BYTES, RequestIds, graphql_routes
+from schema.http import (
+    BODY_TIMEOUT_SECONDS,
+    MAX_BODY_BYTES,
+    MAX_WEBSOCKETS,
+    WEBSOCKET_INIT_SECONDS,
+    RequestIds,
+    graphql_routes,
+)
 from schema.logs import LogFormat, configure_logging
 from schema.origins import WebSocketOrigins, allowed_hosts, parse_list
 
@@ -81,6 +88,15 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=MAX_BODY_BYTES, ge=1024, description="Larger request bodies get 413, unread."
+    )
+    body_timeout_seconds: float = Field(
+        default=BODY_TIMEOUT_SECONDS, gt=0, description="A slower request body gets 408."
+    )
+    max_websockets: int = Field(
+        default=MAX_WEBSOCKETS, ge=1, description="Open WebSockets per process, at most."
+    )
+    websocket_init_seconds: float = Field(
+        default=WEBSOCKET_INIT_SECONDS, gt=0, description="Time to send connection_init."
     )
     shutdown_timeout_seconds: float = Field(
         default=10.0, gt=0, le=600, description="How long SIGTERM waits for requests in flight."
@@ -278,6 +294,9 @@ def create_app(
             assets_dir=ROOT / "node_modules",
             outage=outage,
             max_body_bytes=settings.max_body_bytes,
+            body_timeout_seconds=settings.body_timeout_seconds,
+            max_websockets=settings.max_websockets,
+            websocket_init_seconds=settings.websocket_init_seconds,
         ),
     ]
     cors_origins = parse_list(settings.cors_origins)

@@ -8,10 +8,13 @@ Subscriptions reuse strawberry's WebSocket protocol handler.
 writes one access line and counts in the metrics, whatever becomes of it.
 """
 
+import asyncio
 import json
+import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import strawberry
@@ -48,6 +51,8 @@ from schema.logs import (
     request_scope,
 )
 
+log = logging.getLogger("cairn.http")
+
 ContextGetter = Callable[[Request | WebSocket], Awaitable[object]]
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -61,6 +66,9 @@ _POST_OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
 JSONObject = dict[str, object]
 RETRY_AFTER_SECONDS = 5
 MAX_BODY_BYTES = 1024 * 1024
+BODY_TIMEOUT_SECONDS = 30.0
+MAX_WEBSOCKETS = 5_000
+WEBSOCKET_INIT_SECONDS = 10.0
 
 
 class _RequestError(Exception):
@@ -91,12 +99,16 @@ def graphql_routes(
     assets_dir: Path,
     outage: Callable[[], str | None] = lambda: None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout_seconds: float = BODY_TIMEOUT_SECONDS,
+    max_websockets: int = MAX_WEBSOCKETS,
+    websocket_init_seconds: float = WEBSOCKET_INIT_SECONDS,
 ) -> list[BaseRoute]:
     """Routes serving `schema` at `path` over HTTP and WebSocket, GraphiQL included.
 
     `assets_dir` is the `node_modules` folder that `npm ci` fills from package.json. `outage`
     tells why the database is down (None while it is up): requests are then refused at once.
-    A body over `max_body_bytes` is refused with 413 before it is read to the end or parsed.
+    A body over `max_body_bytes` is refused with 413 before it is read to the end or parsed; one
+    that takes over `body_timeout_seconds` to arrive, with 408 (a slow client holds no worker).
     """
     assets_url = f"{path.rstrip('/')}/assets"
     page = render_page(assets_url=assets_url)
@@ -119,7 +131,7 @@ def graphql_routes(
             message = f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}."
             return _request_error_response(_RequestError(406, message), media_type=JSON)
         try:
-            params = await _read_params(request, max_body_bytes)
+            params = await _read_params(request, max_body_bytes, body_timeout_seconds)
         except _RequestError as error:
             return _request_error_response(error, media_type=media_type)
         return await _execute(
@@ -128,7 +140,16 @@ def graphql_routes(
 
     return [
         Route(path, endpoint, methods=["GET", "POST"], name="graphql"),
-        WebSocketRoute(path, _SubscriptionsApp(schema, context_getter), name="graphql-ws"),
+        WebSocketRoute(
+            path,
+            _SubscriptionsApp(
+                schema,
+                context_getter,
+                max_connections=max_websockets,
+                init_timeout=timedelta(seconds=websocket_init_seconds),
+            ),
+            name="graphql-ws",
+        ),
         Mount(assets_url, _AllowListedFiles(directory=assets_dir), name="graphql-assets"),
     ]
 
@@ -343,12 +364,20 @@ def _loads(text: str | bytes, what: str) -> object:
         raise _RequestError(400, f"{what} is nested too deeply.") from None
 
 
-async def _read_params(request: Request, max_body_bytes: int) -> _GraphQLParams:
+async def _read_params(
+    request: Request, max_body_bytes: int, body_timeout_seconds: float
+) -> _GraphQLParams:
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
             raise _RequestError(415, f"A POST body must be {JSON}.")
-        body = _loads(await _read_body(request, max_body_bytes), "The body")
+        try:
+            async with asyncio.timeout(body_timeout_seconds):
+                raw = await _read_body(request, max_body_bytes)
+        except TimeoutError:
+            message = f"The body did not arrive within {body_timeout_seconds:g} s."
+            raise _RequestError(408, message) from None
+        body = _loads(raw, "The body")
         if not isinstance(body, dict):
             raise _RequestError(400, "The body must be a JSON object (batches are not supported).")
         return _params_from(body)
@@ -431,13 +460,44 @@ class RequestIds:
 
 
 class _SubscriptionsApp(GraphQL[object, None]):
-    """Strawberry's ASGI app, used for its graphql-transport-ws handler only."""
+    """Strawberry's ASGI app, used for its graphql-transport-ws handler only.
 
-    def __init__(self, schema: strawberry.Schema, context_getter: ContextGetter) -> None:
+    At most `max_connections` WebSockets are open at once in this process (more are refused
+    before the handshake completes), and a client must send `connection_init` within
+    `init_timeout`, or be closed.
+    """
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        context_getter: ContextGetter,
+        *,
+        max_connections: int,
+        init_timeout: timedelta,
+    ) -> None:
         super().__init__(
-            schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=init_timeout,
         )
         self._context_getter = context_getter
+        self._max_connections = max_connections
+        self._open = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        if self._open >= self._max_connections:
+            log.warning("WebSocket refused: %d connections open already", self._open)
+            await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
+            return
+        self._open += 1
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._open -= 1
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -1,5 +1,6 @@
 """The GraphQL endpoint over HTTP and WebSocket, on a tiny schema of its own."""
 
+import asyncio
 import json
 import re
 import warnings
@@ -12,7 +13,8 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 from starlette.requests import Request
-from starlette.websockets import WebSocket
+from starlette.types import Message
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types import Info
 
 from persistence.availability import DatabaseUnavailable
@@ -478,3 +480,69 @@ def test_an_upsert_of_a_hundred_thousand_items_is_refused_by_size_before_any_wor
 
     assert status == 413
     assert codes(body) == ["BAD_REQUEST"]
+
+
+@pytest.fixture
+def guarded() -> Iterator[TestClient]:
+    schema = strawberry.Schema(Query, Mutation, Subscription)
+    routes = graphql_routes(
+        schema,
+        context_getter=context_for,
+        assets_dir=NODE_MODULES,
+        body_timeout_seconds=0.2,
+        max_websockets=1,
+        websocket_init_seconds=0.2,
+    )
+    with TestClient(Starlette(routes=routes)) as test_client:
+        yield test_client
+
+
+async def test_a_body_that_trickles_in_too_slowly_gets_408() -> None:
+    schema = strawberry.Schema(Query)
+    app = Starlette(
+        routes=graphql_routes(
+            schema, context_getter=context_for, assets_dir=NODE_MODULES, body_timeout_seconds=0.2
+        )
+    )
+    chunks = [b'{"query": ', b'"{ hello }"}']
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if len(chunks) == 1:
+            await asyncio.sleep(5)  # the client stalls mid-body
+        return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/graphql",
+        "headers": [(b"content-type", JSON.encode()), (b"accept", GRAPHQL_RESPONSE.encode())],
+        "query_string": b"",
+    }
+    await asyncio.wait_for(app(scope, receive, send), timeout=3)
+
+    assert sent[0]["status"] == 408
+
+
+def test_websockets_beyond_the_process_cap_are_refused(guarded: TestClient) -> None:
+    protocols = ["graphql-transport-ws"]
+    with guarded.websocket_connect("/graphql", subprotocols=protocols) as first:
+        first.send_json({"type": "connection_init"})
+        assert first.receive_json()["type"] == "connection_ack"
+        with (
+            pytest.raises(WebSocketDisconnect),
+            guarded.websocket_connect("/graphql", subprotocols=protocols),
+        ):
+            pass
+
+
+def test_a_websocket_that_never_says_connection_init_is_closed(guarded: TestClient) -> None:
+    with (
+        guarded.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as idle,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        idle.receive_json()
+    assert closed.value.code == 4408
