@@ -49,6 +49,7 @@ from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from schema import build_schema
 from schema.context import Context, new_context
+from schema.cost import DEFAULT_MAX_QUERY_COST
 from schema.http import (
     BODY_TIMEOUT_SECONDS,
     MAX_BODY_BYTES,
@@ -88,6 +89,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=MAX_BODY_BYTES, ge=1024, description="Larger request bodies get 413, unread."
+    )
+    max_query_cost: int = Field(
+        default=DEFAULT_MAX_QUERY_COST,
+        ge=1,
+        description="Operations costing more are refused unrun (README: Query cost).",
     )
     body_timeout_seconds: float = Field(
         default=BODY_TIMEOUT_SECONDS, gt=0, description="A slower request body gets 408."
@@ -289,7 +295,7 @@ def create_app(
         Route("/health/ready", ready),
         Route("/metrics", metrics),
         *graphql_routes(
-            build_schema(),
+            build_schema(max_query_cost=settings.max_query_cost),
             context_getter=get_context,
             assets_dir=ROOT / "node_modules",
             outage=outage,

@@ -8,6 +8,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import ExecutionContext
 
 from schema.catalog import ContentItem, Skill
+from schema.cost import DEFAULT_MAX_QUERY_COST, QueryCost
 from schema.errors import ErrorCodes, report_errors
 from schema.learners import Learner
 from schema.logs import RequestLogging
@@ -24,7 +25,8 @@ class CairnSchema(strawberry.Schema):
         report_errors(errors, execution_context)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, max_query_cost: int = DEFAULT_MAX_QUERY_COST) -> strawberry.Schema:
+    """The schema; an operation costing more than `max_query_cost` is refused (`schema.cost`)."""
     return CairnSchema(
         query=Query,
         mutation=Mutation,
@@ -37,5 +39,7 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=5000),
+            # Last: it costs only operations the limiters and validation let through.
+            lambda: QueryCost(max_cost=max_query_cost),
         ],
     )
