@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import uvicorn
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -60,6 +60,7 @@ from schema.http import (
 )
 from schema.logs import LogFormat, configure_logging
 from schema.origins import WebSocketOrigins, allowed_hosts, parse_list
+from schema.ratelimit import DEFAULT_CAPACITY, DEFAULT_REFILL_PER_SECOND, RateLimiter
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("cairn")
@@ -94,6 +95,17 @@ class Settings(BaseSettings):
         default=DEFAULT_MAX_QUERY_COST,
         ge=1,
         description="Operations costing more are refused unrun (README: Query cost).",
+    )
+    rate_limit_points: int = Field(
+        default=DEFAULT_CAPACITY,
+        ge=0,
+        description="Cost points a client's bucket holds (0: no rate limit); at least the "
+        "maximum query cost, so that every allowed operation can pass.",
+    )
+    rate_limit_per_second: float = Field(
+        default=DEFAULT_REFILL_PER_SECOND,
+        gt=0,
+        description="Cost points a bucket regains a second.",
     )
     body_timeout_seconds: float = Field(
         default=BODY_TIMEOUT_SECONDS, gt=0, description="A slower request body gets 408."
@@ -133,6 +145,20 @@ class Settings(BaseSettings):
     def _levels_parse(cls, value: str) -> str:
         parse_levels(value)
         return value
+
+    @model_validator(mode="after")
+    def _bucket_holds_the_dearest_query(self) -> Settings:
+        if 0 < self.rate_limit_points < self.max_query_cost:
+            raise ValueError(
+                "CAIRN_RATE_LIMIT_POINTS must be 0 or at least CAIRN_MAX_QUERY_COST, "
+                "or some allowed operations could never run"
+            )
+        return self
+
+    def rate_limiter(self) -> RateLimiter | None:
+        if self.rate_limit_points == 0:
+            return None
+        return RateLimiter(self.rate_limit_points, self.rate_limit_per_second)
 
     @property
     def recording(self) -> RecordingSettings:
@@ -252,7 +278,8 @@ def create_app(
 
     async def get_context(connection: Request | WebSocket) -> Context:
         services: Services = connection.app.state.services
-        return new_context(services)
+        client = connection.client.host if connection.client else None
+        return new_context(services, client=client)
 
     def availability_of(connection: Request) -> Availability:
         services: Services = connection.app.state.services
@@ -295,7 +322,9 @@ def create_app(
         Route("/health/ready", ready),
         Route("/metrics", metrics),
         *graphql_routes(
-            build_schema(max_query_cost=settings.max_query_cost),
+            build_schema(
+                max_query_cost=settings.max_query_cost, rate_limiter=settings.rate_limiter()
+            ),
             context_getter=get_context,
             assets_dir=ROOT / "node_modules",
             outage=outage,

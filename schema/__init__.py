@@ -13,6 +13,7 @@ from schema.errors import ErrorCodes, report_errors
 from schema.learners import Learner
 from schema.logs import RequestLogging
 from schema.progress import ContentProgress
+from schema.ratelimit import RateLimiter
 from schema.root import Mutation, Query, Subscription
 
 
@@ -25,8 +26,11 @@ class CairnSchema(strawberry.Schema):
         report_errors(errors, execution_context)
 
 
-def build_schema(*, max_query_cost: int = DEFAULT_MAX_QUERY_COST) -> strawberry.Schema:
-    """The schema; an operation costing more than `max_query_cost` is refused (`schema.cost`)."""
+def build_schema(
+    *, max_query_cost: int = DEFAULT_MAX_QUERY_COST, rate_limiter: RateLimiter | None = None
+) -> strawberry.Schema:
+    """The schema; an operation costing more than `max_query_cost` is refused (`schema.cost`),
+    and so is one its client's `rate_limiter` bucket cannot pay for (`schema.ratelimit`)."""
     return CairnSchema(
         query=Query,
         mutation=Mutation,
@@ -40,6 +44,6 @@ def build_schema(*, max_query_cost: int = DEFAULT_MAX_QUERY_COST) -> strawberry.
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=5000),
             # Last: it costs only operations the limiters and validation let through.
-            lambda: QueryCost(max_cost=max_query_cost),
+            lambda: QueryCost(max_cost=max_query_cost, limiter=rate_limiter),
         ],
     )

@@ -21,6 +21,7 @@ class Context:
     services: Services
     loaders: Loaders
     viewer: Viewer = ANONYMOUS
+    client: str | None = None  # the network address the request came from
 
     @property
     def repositories(self) -> Repositories:
@@ -30,9 +31,11 @@ class Context:
         return self.services.clock()
 
 
-def new_context(services: Services, viewer: Viewer = ANONYMOUS) -> Context:
+def new_context(
+    services: Services, viewer: Viewer = ANONYMOUS, *, client: str | None = None
+) -> Context:
     """A fresh context, and so fresh loaders, for each request or subscription."""
-    return Context(services=services, loaders=services.new_loaders(), viewer=viewer)
+    return Context(services=services, loaders=services.new_loaders(), viewer=viewer, client=client)
 
 
 Info = strawberry.Info[Context, None]

@@ -66,6 +66,7 @@ from domain.events import MAX_BATCH
 from resolvers.catalog import MAX_UPSERT
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
 from resolvers.reading import DEFAULT_ACTIVITY_DAYS, DEFAULT_PAGE, MAX_ACTIVITY_DAYS, MAX_PAGE
+from schema.ratelimit import RATE_LIMITED, Charge, RateLimiter
 from schema.root import MAX_LEARNERS
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -391,12 +392,18 @@ def too_complex(
 
 
 class QueryCost(SchemaExtension):
-    """Costs each operation once it is valid; refuses it, unrun, when over `max_cost`."""
+    """Costs each operation once it is valid; refuses it, unrun, when over `max_cost`, or when
+    the client's rate-limit bucket (`schema.ratelimit`) cannot pay for it."""
 
-    def __init__(self, *, max_cost: int = DEFAULT_MAX_QUERY_COST) -> None:
+    def __init__(
+        self, *, max_cost: int = DEFAULT_MAX_QUERY_COST, limiter: RateLimiter | None = None
+    ) -> None:
         super().__init__()
         self.max_cost = max_cost
+        self.limiter = limiter
         self.cost: int | None = None
+        self.actual: int | None = None
+        self.remaining: int | None = None
 
     def on_execute(self) -> Iterator[None]:
         # Runs only once the document is valid, before graphql-core executes anything.
@@ -409,20 +416,84 @@ class QueryCost(SchemaExtension):
             variables=context.variables,
             today=_today(context.context),
         )
+        operation = get_operation_ast(context.graphql_document, context.operation_name)
+        error = None
         if self.cost is not None and self.cost > self.max_cost:
-            operation = get_operation_ast(context.graphql_document, context.operation_name)
             error = too_complex(self.cost, self.max_cost, operation)
+        elif self.cost is not None and self.limiter is not None:
+            charge = self.limiter.charge(client_of(context.context), self.cost)
+            self.remaining = charge.remaining
+            if not charge.allowed:
+                error = rate_limited(self.cost, charge, operation)
+        if error is not None:
             if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
                 # Subscriptions ignore a result set here; strawberry turns this into one.
                 raise error
             # A result set before execution is used as is: graphql-core runs nothing.
             context.result = GraphQLExecutionResult(data=None, errors=[error])
+            yield
+            return
         yield
+        self._refund_unused()
+
+    def _refund_unused(self) -> None:
+        """Gives back what the estimate charged beyond the objects actually returned."""
+        result = self.execution_context.result
+        if self.cost is None or not isinstance(result, GraphQLExecutionResult):
+            return
+        self.actual = objects_in(result.data)
+        if self.limiter is not None:
+            client = client_of(self.execution_context.context)
+            self.remaining = self.limiter.refund(client, self.cost - self.actual)
 
     def get_results(self) -> dict[str, Any]:
         if self.cost is None:
             return {}
-        return {"cost": {"requested": self.cost, "maximum": self.max_cost}}
+        cost: dict[str, Any] = {"requested": self.cost, "maximum": self.max_cost}
+        if self.actual is not None:
+            cost["actual"] = self.actual
+        if self.remaining is not None:
+            cost["remaining"] = self.remaining
+        return {"cost": cost}
+
+
+def rate_limited(
+    cost: int, charge: Charge, operation: OperationDefinitionNode | None
+) -> GraphQLError:
+    return GraphQLError(
+        f"Rate limited: this operation costs {cost:,} and {charge.remaining:,} points are left; "
+        f"retry in {charge.retry_after_seconds} s.",
+        nodes=operation,
+        extensions={
+            "code": RATE_LIMITED,
+            "cost": cost,
+            "remaining": charge.remaining,
+            "retryAfter": charge.retry_after_seconds,
+        },
+    )
+
+
+def client_of(graphql_context: object) -> str:
+    """Whose bucket pays: the viewer's, else the client address's."""
+    viewer = getattr(graphql_context, "viewer", None)
+    viewer_id = getattr(viewer, "id", None)
+    if viewer_id:
+        return f"viewer:{viewer_id}"
+    address = getattr(graphql_context, "client", None)
+    return f"address:{address}" if address else "anonymous"
+
+
+def objects_in(data: object) -> int:
+    """How many objects a result holds: what the operation actually cost."""
+    count, stack = 0, [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            count += 1
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return max(0, count - 1)  # the root object is free, as in the estimate
 
 
 def _today(graphql_context: object) -> date:

@@ -50,6 +50,7 @@ from schema.logs import (
     request_id_from,
     request_scope,
 )
+from schema.ratelimit import RATE_LIMITED
 
 log = logging.getLogger("cairn.http")
 
@@ -231,9 +232,11 @@ def _result_response(result: ExecutionResult, *, media_type: str) -> Response:
     body: JSONObject
     # Field errors always carry a path; errors without one were raised before execution started
     # (syntax, validation, variable coercion), and then the spec wants no `data` at all.
+    retry_after = _rate_limited_for(errors)
     if result.data is None and errors and all(error.path is None for error in errors):
         body = {"errors": [_format_request_error(error, result) for error in errors]}
-        status_code = _request_error_status(media_type)
+        # Over its rate the client is told, whatever its media type: 429 and when to retry.
+        status_code = 429 if retry_after is not None else _request_error_status(media_type)
     else:
         body = {"data": result.data}
         if errors:
@@ -241,7 +244,18 @@ def _result_response(result: ExecutionResult, *, media_type: str) -> Response:
         status_code = 200
     if result.extensions:
         body["extensions"] = result.extensions
-    return _json_response(body, status_code=status_code, media_type=media_type)
+    response = _json_response(body, status_code=status_code, media_type=media_type)
+    if status_code == 429 and retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _rate_limited_for(errors: list[GraphQLError]) -> int | None:
+    """Seconds to wait when the request was refused for its client's rate, else None."""
+    if not errors or any(_code_of(error) != RATE_LIMITED for error in errors):
+        return None
+    waits = [(error.extensions or {}).get("retryAfter") for error in errors]
+    return max((wait for wait in waits if isinstance(wait, int)), default=1)
 
 
 def _request_error_status(media_type: str) -> int:
