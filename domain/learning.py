@@ -14,6 +14,7 @@ from domain.guard import (
     DEFAULT_GUARD,
     GuardReason,
     GuardSettings,
+    Verdict,
     is_evidence,
     judge,
     remember_on_item,
@@ -92,31 +93,14 @@ class LearnerRecord:
         )
         when = local_time(event.occurred_at, self.learner.time_zone)
         rollup = self.days.get(when.day) or DailyRollup(learner_id=learner_id, day=when.day)
-        earns_points = bool(event_awards(event, before.point_awards))
-        verdict = judge(
-            event,
-            item,
-            last_activity_at=before.last_activity_at,
-            rewarded_on_item=rewarded_of_type(before.rewarded_at, event.type),
-            day_credited_seconds=rollup.total.time_spent_seconds,
-            recent_rewards=self.totals.recent_rewards,
-            earns_points=earns_points,
-            settings=rules.guard,
-        )
+        verdict = self._judge(event, item, before=before, rollup=rollup, guard=rules.guard)
         credited = verdict.applied_to(event)
         after = advance(before, credited)
-        if verdict.rewarded and (earns_points or is_evidence(event)):
-            self.totals = replace(
-                self.totals,
-                recent_rewards=remember_reward(
-                    self.totals.recent_rewards, event.occurred_at, rules.guard
-                ),
+        if verdict.rewarded and is_evidence(event):
+            after = replace(
+                after,
+                rewarded_at=remember_on_item(before.rewarded_at, event.type, event.occurred_at),
             )
-            if is_evidence(event):
-                after = replace(
-                    after,
-                    rewarded_at=remember_on_item(before.rewarded_at, event.type, event.occurred_at),
-                )
 
         self.days[when.day] = add_to_rollup(rollup, credited, item, when.hour)
         self.changed_days.add(when.day)
@@ -155,6 +139,32 @@ class LearnerRecord:
             if verdict.credited_seconds == event.time_spent_seconds
             else verdict.credited_seconds,
         )
+
+    def _judge(
+        self,
+        event: LearningEvent,
+        item: ContentItem,
+        *,
+        before: ContentProgress,
+        rollup: DailyRollup,
+        guard: GuardSettings,
+    ) -> Verdict:
+        """The reward guard's verdict; a rewarded event counts toward the learner's rate."""
+        earns_points = bool(event_awards(event, before.point_awards))
+        verdict = judge(
+            event,
+            item,
+            last_activity_at=before.last_activity_at,
+            rewarded_on_item=rewarded_of_type(before.rewarded_at, event.type),
+            day_credited_seconds=rollup.total.time_spent_seconds,
+            recent_rewards=self.totals.recent_rewards,
+            earns_points=earns_points,
+            settings=guard,
+        )
+        if verdict.rewarded and (earns_points or is_evidence(event)):
+            recent = remember_reward(self.totals.recent_rewards, event.occurred_at, guard)
+            self.totals = replace(self.totals, recent_rewards=recent)
+        return verdict
 
     def _credit(
         self,

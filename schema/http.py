@@ -2,18 +2,17 @@
 
 Strawberry's own HTTP view only speaks `application/json`; the spec's
 `application/graphql-response+json` changes status codes, so the HTTP side is done here.
-Subscriptions reuse strawberry's WebSocket protocol handler.
+Subscriptions reuse strawberry's WebSocket protocol handler (`schema.websocket`); reading a
+request and its limits is `schema.http_input`.
 
 `RequestIds` gives every HTTP request its id (see `schema.logs`); each GraphQL request over HTTP
 writes one access line and counts in the metrics, whatever becomes of it.
 """
 
-import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,10 +24,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -43,6 +39,15 @@ from schema.errors import (
     report_exception,
 )
 from schema.graphiql import ASSET_FILES, render_page
+from schema.http_input import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    GraphQLParams,
+    JSONObject,
+    RequestError,
+    negotiate,
+    read_params,
+)
 from schema.logs import (
     REQUEST_ID_HEADER,
     graphql_request,
@@ -51,45 +56,19 @@ from schema.logs import (
     request_scope,
 )
 from schema.ratelimit import RATE_LIMITED
+from schema.websocket import ContextGetter, SubscriptionsApp
 
 log = logging.getLogger("cairn.http")
 
-ContextGetter = Callable[[Request | WebSocket], Awaitable[object]]
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
-# Listed in order of preference on a tie: legacy clients sending `*/*` keep 200-for-everything.
-_SUPPORTED_MEDIA_TYPES = (JSON, GRAPHQL_RESPONSE_JSON)
 
 _GET_OPERATIONS = (OperationType.QUERY,)
 _POST_OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
 
-JSONObject = dict[str, object]
 RETRY_AFTER_SECONDS = 5
 MAX_BODY_BYTES = 1024 * 1024
 BODY_TIMEOUT_SECONDS = 30.0
 MAX_WEBSOCKETS = 5_000
 WEBSOCKET_INIT_SECONDS = 10.0
-
-
-class _RequestError(Exception):
-    """The HTTP request itself is unusable: answered with this status and a BAD_REQUEST error."""
-
-    def __init__(
-        self, status_code: int, message: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.headers = headers
-
-
-@dataclass(frozen=True, kw_only=True)
-class _GraphQLParams:
-    query: str
-    variables: JSONObject | None
-    operation_name: str | None
-    extensions: JSONObject | None
 
 
 def graphql_routes(
@@ -127,13 +106,13 @@ def graphql_routes(
             return response
 
     async def graphql_endpoint(request: Request) -> Response:
-        media_type = _negotiate(request.headers.get("accept"))
+        media_type = negotiate(request.headers.get("accept"))
         if media_type is None:
             message = f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}."
-            return _request_error_response(_RequestError(406, message), media_type=JSON)
+            return _request_error_response(RequestError(406, message), media_type=JSON)
         try:
-            params = await _read_params(request, max_body_bytes, body_timeout_seconds)
-        except _RequestError as error:
+            params = await read_params(request, max_body_bytes, body_timeout_seconds)
+        except RequestError as error:
             return _request_error_response(error, media_type=media_type)
         return await _execute(
             schema, params, request=request, media_type=media_type, context_getter=context_getter
@@ -143,7 +122,7 @@ def graphql_routes(
         Route(path, endpoint, methods=["GET", "POST"], name="graphql"),
         WebSocketRoute(
             path,
-            _SubscriptionsApp(
+            SubscriptionsApp(
                 schema,
                 context_getter,
                 max_connections=max_websockets,
@@ -157,7 +136,7 @@ def graphql_routes(
 
 async def _execute(
     schema: strawberry.Schema,
-    params: _GraphQLParams,
+    params: GraphQLParams,
     *,
     request: Request,
     media_type: str,
@@ -178,8 +157,8 @@ async def _execute(
     except InvalidOperationTypeError as refused:
         if refused.operation_type is OperationType.SUBSCRIPTION:
             message = "Subscriptions are served over WebSocket (graphql-transport-ws) at this URL."
-            return _request_error_response(_RequestError(400, message), media_type=media_type)
-        not_allowed = _RequestError(405, "Mutations must be sent with POST.", {"Allow": "POST"})
+            return _request_error_response(RequestError(400, message), media_type=media_type)
+        not_allowed = RequestError(405, "Mutations must be sent with POST.", {"Allow": "POST"})
         return _request_error_response(not_allowed, media_type=media_type)
     except CannotGetOperationTypeError as unknown:
         message = (
@@ -278,7 +257,7 @@ def _format_request_error(error: GraphQLError, result: ExecutionResult) -> JSONO
     return formatted
 
 
-def _request_error_response(error: _RequestError, *, media_type: str) -> Response:
+def _request_error_response(error: RequestError, *, media_type: str) -> Response:
     mark_outcome("client_error")
     body: JSONObject = {"errors": [{"message": error.message, "extensions": _code("BAD_REQUEST")}]}
     response = _json_response(body, status_code=error.status_code, media_type=media_type)
@@ -307,124 +286,6 @@ def _wants_graphiql(request: Request) -> bool:
         and "query" not in request.query_params
         and "text/html" in request.headers.get("accept", "").lower()
     )
-
-
-def _negotiate(accept: str | None) -> str | None:
-    """The supported media type the client prefers (RFC 9110 §12.5.1), or None if neither."""
-    if accept is None or not accept.strip():
-        return JSON  # as the spec says to treat a request without Accept
-    ranges = [_parse_media_range(part) for part in accept.split(",") if part.strip()]
-    best: str | None = None
-    best_key = (0.0, 0, 0)
-    for media_type in _SUPPORTED_MEDIA_TYPES:
-        matches = [
-            (specificity, -index, q)
-            for index, (media_range, q) in enumerate(ranges)
-            if (specificity := _specificity(media_range, media_type)) >= 0
-        ]
-        if not matches:
-            continue
-        # The most specific range decides the quality, so `application/json;q=0, */*` refuses JSON.
-        specificity, position, q = max(matches)
-        key = (q, specificity, position)
-        if q > 0 and (best is None or key > best_key):
-            best, best_key = media_type, key
-    return best
-
-
-def _parse_media_range(part: str) -> tuple[str, float]:
-    media_range, *params = (piece.strip() for piece in part.split(";"))
-    q = 1.0
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                q = min(max(float(value), 0.0), 1.0)
-            except ValueError:
-                q = 0.0
-    return media_range.lower(), q
-
-
-def _specificity(media_range: str, media_type: str) -> int:
-    if media_range == media_type:
-        return 2
-    if media_range == f"{media_type.split('/')[0]}/*":
-        return 1
-    return 0 if media_range == "*/*" else -1
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = _RequestError(413, f"The body must be at most {limit:,} bytes.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _loads(text: str | bytes, what: str) -> object:
-    try:
-        return json.loads(text)
-    except ValueError:  # invalid JSON or invalid UTF-8
-        raise _RequestError(400, f"{what} is not valid JSON.") from None
-    except RecursionError:  # nested deeper than the parser goes
-        raise _RequestError(400, f"{what} is nested too deeply.") from None
-
-
-async def _read_params(
-    request: Request, max_body_bytes: int, body_timeout_seconds: float
-) -> _GraphQLParams:
-    if request.method == "POST":
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != JSON:
-            raise _RequestError(415, f"A POST body must be {JSON}.")
-        try:
-            async with asyncio.timeout(body_timeout_seconds):
-                raw = await _read_body(request, max_body_bytes)
-        except TimeoutError:
-            message = f"The body did not arrive within {body_timeout_seconds:g} s."
-            raise _RequestError(408, message) from None
-        body = _loads(raw, "The body")
-        if not isinstance(body, dict):
-            raise _RequestError(400, "The body must be a JSON object (batches are not supported).")
-        return _params_from(body)
-    fields: dict[str, object] = dict(request.query_params)
-    for name in ("variables", "extensions"):
-        if fields.get(name):
-            fields[name] = _loads(str(fields[name]), f"`{name}`")
-        else:
-            fields[name] = None
-    return _params_from(fields)
-
-
-def _params_from(fields: Mapping[str, object]) -> _GraphQLParams:
-    query = fields.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise _RequestError(400, "`query` must be given as a non-empty string.")
-    operation_name = fields.get("operationName")
-    if operation_name is not None and not isinstance(operation_name, str):
-        raise _RequestError(400, "`operationName` must be a string or null.")
-    return _GraphQLParams(
-        query=query,
-        variables=_object_or_none(fields, "variables"),
-        # Forms and query strings send an empty field for "no operation name".
-        operation_name=operation_name or None,
-        extensions=_object_or_none(fields, "extensions"),
-    )
-
-
-def _object_or_none(fields: Mapping[str, object], name: str) -> JSONObject | None:
-    value = fields.get(name)
-    if value is not None and not isinstance(value, dict):
-        raise _RequestError(400, f"`{name}` must be a JSON object or null.")
-    return value
 
 
 class RequestIds:
@@ -471,52 +332,6 @@ class RequestIds:
                 await _json_response(error_body, status_code=500, media_type=JSON)(
                     scope, receive, send_with_id
                 )
-
-
-class _SubscriptionsApp(GraphQL[object, None]):
-    """Strawberry's ASGI app, used for its graphql-transport-ws handler only.
-
-    At most `max_connections` WebSockets are open at once in this process (more are refused
-    before the handshake completes), and a client must send `connection_init` within
-    `init_timeout`, or be closed.
-    """
-
-    def __init__(
-        self,
-        schema: strawberry.Schema,
-        context_getter: ContextGetter,
-        *,
-        max_connections: int,
-        init_timeout: timedelta,
-    ) -> None:
-        super().__init__(
-            schema,
-            graphql_ide=None,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=init_timeout,
-        )
-        self._context_getter = context_getter
-        self._max_connections = max_connections
-        self._open = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await super().__call__(scope, receive, send)
-            return
-        if self._open >= self._max_connections:
-            log.warning("WebSocket refused: %d connections open already", self._open)
-            await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
-            return
-        self._open += 1
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._open -= 1
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> object:
-        return await self._context_getter(request)
 
 
 class _AllowListedFiles(StaticFiles):
