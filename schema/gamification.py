@@ -73,7 +73,12 @@ class PointsEntry:
     reference: str = strawberry.field(
         description="What earned it: an event id, an achievement key, or who awarded it."
     )
-    at: datetime
+    at: datetime = strawberry.field(
+        description="When it was earned: the triggering event's occurredAt, or the award's time."
+    )
+    recorded_at: datetime | None = strawberry.field(
+        description="When Cairn recorded it (null for entries older than this field)."
+    )
 
     @classmethod
     def from_domain(cls, value: points.PointsEntry) -> Self:
@@ -83,6 +88,7 @@ class PointsEntry:
             source=value.source,
             reference=value.reference,
             at=value.at,
+            recorded_at=value.recorded_at,
         )
 
 
@@ -97,7 +103,12 @@ class AchievementUnlock(Node):
     points: int
     rule: AchievementRule  # type: ignore[valid-type]
     certification: str | None
-    unlocked_at: datetime
+    unlocked_at: datetime = strawberry.field(
+        description="When it was earned: the occurredAt of the event that unlocked it."
+    )
+    recorded_at: datetime | None = strawberry.field(
+        description="When Cairn recorded it (null for unlocks older than this field)."
+    )
     event_id: str | None = strawberry.field(description="The event that unlocked it.")
 
     def local_id(self) -> str:
@@ -116,6 +127,7 @@ class AchievementUnlock(Node):
             rule=value.rule,
             certification=value.certification,
             unlocked_at=value.unlocked_at,
+            recorded_at=value.recorded_at,
             event_id=value.event_id,
         )
 

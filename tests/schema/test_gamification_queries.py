@@ -274,3 +274,25 @@ async def test_subscribing_after_an_unknown_unlock_id_is_refused(
     result = await anext(subscription)
 
     assert result.errors[0].extensions["field"] == "after"
+
+
+async def test_unlocks_and_ledger_entries_are_dated_when_earned_and_when_recorded(
+    execute: Execute,
+) -> None:
+    # Sent on the 10th (the services' clock), happened on the 8th: an offline client's event.
+    await execute(RECORD, input=event("e1", 8))
+
+    result = await execute(
+        """{ learner(id: "ada") {
+          achievements(unlocked: true) { unlock { key unlockedAt recordedAt } }
+          pointsHistory { amount at recordedAt }
+        } }"""
+    )
+
+    learner = result["data"]["learner"]
+    [first_steps] = [a["unlock"] for a in learner["achievements"]]
+    assert first_steps["unlockedAt"].startswith("2026-03-08T09:00")
+    assert first_steps["recordedAt"].startswith("2026-03-10T12:00")
+    [entry] = learner["pointsHistory"]
+    assert entry["at"].startswith("2026-03-08T09:00")
+    assert entry["recordedAt"].startswith("2026-03-10T12:00")
