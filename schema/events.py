@@ -10,7 +10,7 @@ from typing import Any, Self, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from domain import events
+from domain import events, guard
 from domain.errors import DomainError
 from resolvers.recording import EventResult
 from schema.errors import error_extensions
@@ -18,6 +18,12 @@ from schema.gamification import AchievementUnlock
 from schema.progress import ContentProgress
 
 EventType = strawberry.enum(events.EventType, description="What a learner did with an item.")
+GuardReason = strawberry.enum(
+    guard.GuardReason,
+    description="Why the reward guard held something back: TIME_CAPPED (more time than the item "
+    "can take), TIME_OVERLAP (time already claimed on the item), DAY_FULL (the day has 24 h), "
+    "REPEAT (an answer on the item within the cooldown), RATE (too many rewarded events).",
+)
 
 
 @strawberry.input(description="A score on the client's own scale (as xAPI): raw within min..max.")
@@ -142,6 +148,19 @@ class RecordEventResult:
     @strawberry.field(description="Points this event earned, unlocks included.")
     def points_earned(self) -> int:
         return self.result.outcome.points if self.result.outcome else 0
+
+    @strawberry.field(
+        description="What the reward guard held back from this event, and why (empty: nothing). "
+        "The event is stored whole either way."
+    )
+    def guarded(self) -> list[GuardReason]:  # type: ignore[valid-type]
+        return list(self.result.outcome.guarded) if self.result.outcome else []
+
+    @strawberry.field(
+        description="The time this event credited, when the reward guard cut what it claimed."
+    )
+    def credited_seconds(self) -> float | None:
+        return self.result.outcome.credited_seconds if self.result.outcome else None
 
     @classmethod
     def from_domain(cls, result: EventResult) -> Self:

@@ -324,3 +324,25 @@ async def test_mastery_is_shown_unrounded_with_when_it_was_reached(execute: Exec
     assert ec2["mastered"] is True
     assert ec2["mastery"] != round(ec2["mastery"], 4)
     assert ec2["masteredAt"] is not None
+
+
+async def test_a_result_says_what_the_reward_guard_held_back(execute: Execute) -> None:
+    first = await execute(
+        "mutation($input: RecordEventInput!) { recordEvent(input: $input) "
+        "{ status guarded creditedSeconds pointsEarned } }",
+        input=event("a1", timeSpentSeconds=86_400),
+    )
+    again = await execute(
+        "mutation($input: RecordEventInput!) { recordEvent(input: $input) "
+        "{ status guarded creditedSeconds pointsEarned } }",
+        input=event("a2", timeSpentSeconds=0, occurredAt="2026-03-10T09:01:00+01:00"),
+    )
+
+    assert first["data"]["recordEvent"]["guarded"] == ["TIME_CAPPED"]
+    assert first["data"]["recordEvent"]["creditedSeconds"] == 10 * 60 * 3  # 3 x its estimate
+    assert again["data"]["recordEvent"] == {
+        "status": "RECORDED",  # stored whole
+        "guarded": ["REPEAT"],
+        "creditedSeconds": None,
+        "pointsEarned": 0,
+    }
