@@ -14,6 +14,9 @@ from typing import Any
 
 from domain.events import MAX_BATCH
 from resolvers.services import utc_now
+from schema import build_schema
+from schema.context import new_context
+from schema.ratelimit import RateLimiter
 from scripts.bench.common import (
     ANALYTICS_FIELDS,
     QUICK,
@@ -148,11 +151,14 @@ async def read_cost(bench: Bench) -> dict[str, float]:
         )
     board_ratio = board_medians["heavy-100k"] / board_medians["light-1k"]
     print(f"   ratio of medians 100k / 1k  {board_ratio:6.2f}")
+    overhead = await _cost_analysis_overhead(bench, "light-1k")
+    print(f"   with cost analysis and rate limiting vs without: median ratio {overhead:6.3f}")
     print(f"   (loading the 100k took {load_seconds:.1f} s: {rate(HEAVY_EVENTS, load_seconds)})")
     return {
         "dashboard_1k_median_ms": round(board_medians["light-1k"] * 1000, 2),
         "dashboard_100k_median_ms": round(board_medians["heavy-100k"] * 1000, 2),
         "dashboard_ratio": round(board_ratio, 3),
+        "dashboard_cost_analysis_ratio": round(overhead, 3),
         "read_1k_median_ms": round(medians["light-1k"] * 1000, 2),
         "read_1k_p95_ms": round(percentile(samples["light-1k"], 95) * 1000, 2),
         "read_100k_median_ms": round(medians["heavy-100k"] * 1000, 2),
@@ -160,3 +166,30 @@ async def read_cost(bench: Bench) -> dict[str, float]:
         "read_ratio": round(ratio, 3),
         "record_many_events_per_s": round(HEAVY_EVENTS / load_seconds),
     }
+
+
+async def _cost_analysis_overhead(bench: Bench, learner_id: str) -> float:
+    """The dashboard query's median time with the service's cost analysis and rate limiting,
+    over its median without them, runs interleaved."""
+    schemas = {
+        "on": build_schema(rate_limiter=RateLimiter()),
+        "off": build_schema(analyse_cost=False),
+    }
+    samples: dict[str, list[float]] = {"on": [], "off": []}
+
+    async def run(which: str) -> None:
+        result = await schemas[which].execute(
+            DASHBOARD_READ,
+            variable_values={"id": learner_id},
+            context_value=new_context(bench.services),
+        )
+        if result.errors:
+            raise RuntimeError(f"GraphQL errors: {[e.formatted for e in result.errors]}")
+
+    for which in ("on", "off"):
+        for _ in range(READ_WARMUP):
+            await run(which)
+    for n in range(READ_RUNS):
+        for which in ("on", "off") if n % 2 == 0 else ("off", "on"):
+            samples[which].append(await timed(run(which)))
+    return statistics.median(samples["on"]) / statistics.median(samples["off"])
