@@ -93,7 +93,16 @@ class LearnerRecord:
         )
         when = local_time(event.occurred_at, self.learner.time_zone)
         rollup = self.days.get(when.day) or DailyRollup(learner_id=learner_id, day=when.day)
-        verdict = self._judge(event, item, before=before, rollup=rollup, guard=rules.guard)
+        # What the event would earn: its reward, unless the guard holds it back.
+        earnable = event_awards(event, before.point_awards)
+        verdict = self._judge(
+            event,
+            item,
+            before=before,
+            rollup=rollup,
+            earns_points=bool(earnable),
+            guard=rules.guard,
+        )
         credited = verdict.applied_to(event)
         after = advance(before, credited)
         if verdict.rewarded and is_evidence(event):
@@ -116,7 +125,7 @@ class LearnerRecord:
         )
 
         earned = 0
-        awards = event_awards(credited, before.point_awards) if verdict.rewarded else []
+        awards = earnable if verdict.rewarded else []
         for award in awards:
             earned += self._credit(
                 award.amount, award.reason, PointsSource.EVENT, event, recorded_at
@@ -147,10 +156,10 @@ class LearnerRecord:
         *,
         before: ContentProgress,
         rollup: DailyRollup,
+        earns_points: bool,
         guard: GuardSettings,
     ) -> Verdict:
         """The reward guard's verdict; a rewarded event counts toward the learner's rate."""
-        earns_points = bool(event_awards(event, before.point_awards))
         verdict = judge(
             event,
             item,

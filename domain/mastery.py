@@ -80,7 +80,8 @@ def _log(x: float) -> float:
     return math.log(x) if x > 0 else -math.inf
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
+    """The log-odds of probability `p` (±inf at 0 and 1)."""
     if p <= 0 or p >= 1:
         return math.inf if p >= 1 else -math.inf
     return math.log(p) - math.log1p(-p)
@@ -130,7 +131,7 @@ def _step(log_odds: float, correct: bool, rates: _Rates) -> float:
 
 def update_knowledge(p_known: float, *, correct: bool, params: BktParams) -> float:
     """One BKT step: the probability the skill is known after observing an answer."""
-    return _sigmoid(_step(_logit(p_known), correct, _rates(params)))
+    return _sigmoid(_step(logit(p_known), correct, _rates(params)))
 
 
 def predict_correct(p_known: float, params: BktParams) -> float:
@@ -205,7 +206,7 @@ class SkillState:
 
 
 def new_skill_state(learner_id: str, skill_id: str, params: BktParams) -> SkillState:
-    log_odds = _logit(params.prior)
+    log_odds = logit(params.prior)
     return SkillState(
         learner_id=learner_id, skill_id=skill_id, log_odds=log_odds, base_log_odds=log_odds
     )

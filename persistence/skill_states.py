@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bson import Binary
 
-from domain.mastery import SkillState, TracedAnswer
+from domain.mastery import SkillState, TracedAnswer, logit
 from persistence.database import (
     READ_BATCH,
     Database,
@@ -23,14 +22,7 @@ from persistence.versioned import Session, write_versioned
 
 Versioned = tuple[SkillState, int]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _logit(p: float) -> float:
-    if p <= 0:
-        return -math.inf
-    if p >= 1:
-        return math.inf
-    return math.log(p / (1 - p))
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def answers_to_binary(answers: Sequence[TracedAnswer]) -> Binary:
@@ -55,8 +47,7 @@ def answers_from_binary(data: bytes) -> tuple[TracedAnswer, ...]:
 
 
 def _micros(at: datetime) -> int:
-    delta = at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def skill_state_to_document(state: SkillState) -> Document:
@@ -82,7 +73,7 @@ def skill_state_to_document(state: SkillState) -> Document:
 def skill_state_from_document(doc: Document) -> SkillState:
     stored = doc.get("logOdds")
     # Documents stored before the log-odds were kept have only the probability.
-    log_odds: float = _logit(doc["pKnown"]) if stored is None else stored
+    log_odds: float = logit(doc["pKnown"]) if stored is None else stored
     answers = doc.get("answers")
     return SkillState(
         learner_id=doc["learnerId"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from domain.achievements import AchievementDefinition, Unlock
 from domain.activity import DailyRollup
@@ -32,6 +32,16 @@ Load = Callable[[Iterable[K], Session], Awaitable[dict[K, tuple[V, int]]]]
 Save = Callable[[Sequence[tuple[V, int | None]], Session], Awaitable[None]]
 
 
+class VersionedRepository(Protocol[K, V]):
+    """A repository of versioned documents: what a unit of work can track."""
+
+    async def load_for_update(
+        self, keys: Iterable[K], session: Session
+    ) -> dict[K, tuple[V, int]]: ...
+
+    async def save(self, changes: Sequence[tuple[V, int | None]], session: Session) -> None: ...
+
+
 class Tracked(Generic[K, V]):
     """An identity map over one collection of versioned documents."""
 
@@ -43,6 +53,18 @@ class Tracked(Generic[K, V]):
         self._versions: dict[K, int] = {}
         self._seen: dict[K, V | None] = {}
         self._dirty: dict[K, V] = {}
+
+    @classmethod
+    def over(
+        cls, repository: VersionedRepository[K, V], *, key_of: Callable[[V], K], session: Session
+    ) -> Tracked[K, V]:
+        """Tracks the documents of a repository that loads and saves them with versions."""
+        return cls(
+            load=repository.load_for_update,
+            save=repository.save,
+            key_of=key_of,
+            session=session,
+        )
 
     async def get_many(self, keys: Iterable[K]) -> dict[K, V]:
         """The stored values for `keys` (absent keys are left out), each read once per unit."""
@@ -74,29 +96,17 @@ class UnitOfWork:
     def __init__(self, repositories: Repositories, *, session: Session) -> None:
         repos = self._repos = repositories
         self.session = session
-        self.totals: Tracked[str, LearnerTotals] = Tracked(
-            load=repos.totals.load_for_update,
-            save=repos.totals.save,
-            key_of=_learner_key,
-            session=session,
+        self.totals: Tracked[str, LearnerTotals] = Tracked.over(
+            repos.totals, key_of=_learner_key, session=session
         )
-        self.progress: Tracked[tuple[str, str], ContentProgress] = Tracked(
-            load=repos.progress.load_for_update,
-            save=repos.progress.save,
-            key_of=_content_key,
-            session=session,
+        self.progress: Tracked[tuple[str, str], ContentProgress] = Tracked.over(
+            repos.progress, key_of=_content_key, session=session
         )
-        self.skill_states: Tracked[tuple[str, str], SkillState] = Tracked(
-            load=repos.skill_states.load_for_update,
-            save=repos.skill_states.save,
-            key_of=_skill_key,
-            session=session,
+        self.skill_states: Tracked[tuple[str, str], SkillState] = Tracked.over(
+            repos.skill_states, key_of=_skill_key, session=session
         )
-        self.days: Tracked[tuple[str, date], DailyRollup] = Tracked(
-            load=repos.activity.load_for_update,
-            save=repos.activity.save,
-            key_of=_day_key,
-            session=session,
+        self.days: Tracked[tuple[str, date], DailyRollup] = Tracked.over(
+            repos.activity, key_of=_day_key, session=session
         )
         self._events: list[tuple[LearningEvent, EventOutcome, datetime]] = []
         self._new_learners: list[Learner] = []
