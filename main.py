@@ -2,6 +2,7 @@
 
 python main.py serve [--seed-demo-if-empty]   run the service
 python main.py seed-demo                       load the demo catalog and learners
+python main.py token --subject ID --role ROLE  print a bearer token (shared-secret mode)
 python main.py export-schema                   print the GraphQL SDL
 """
 
@@ -29,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
+from domain.access import Role
 from domain.errors import InvalidInput
 from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
@@ -44,6 +46,9 @@ from persistence.repositories import Repositories
 from persistence.topics import TOPICS
 from persistence.transactions import RetryPolicy, TransactionRunner
 from resolvers.demo import DemoSeedError, seed_demo
+from resolvers.demo.learners import ADMIN as DEMO_ADMIN
+from resolvers.demo.learners import EDUCATOR as DEMO_EDUCATOR
+from resolvers.demo.learners import PARENT as DEMO_PARENT
 from resolvers.gamification import GamificationSettings, install_default_achievements
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
@@ -54,6 +59,7 @@ from schema.http import (
     BODY_TIMEOUT_SECONDS,
     MAX_BODY_BYTES,
     MAX_WEBSOCKETS,
+    MAX_WEBSOCKETS_PER_VIEWER,
     WEBSOCKET_INIT_SECONDS,
     RequestIds,
     graphql_routes,
@@ -61,6 +67,7 @@ from schema.http import (
 from schema.logs import LogFormat, configure_logging
 from schema.origins import WebSocketOrigins, allowed_hosts, parse_list
 from schema.ratelimit import DEFAULT_CAPACITY, DEFAULT_REFILL_PER_SECOND, RateLimiter
+from schema.tokens import TokenSettings, TokenVerifier, issue_token, load_or_create_secret
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("cairn")
@@ -113,6 +120,25 @@ class Settings(BaseSettings):
     max_websockets: int = Field(
         default=MAX_WEBSOCKETS, ge=1, description="Open WebSockets per process, at most."
     )
+    max_websockets_per_viewer: int = Field(
+        default=MAX_WEBSOCKETS_PER_VIEWER, ge=1, description="Open WebSockets per viewer, at most."
+    )
+    jwt_secret: str | None = Field(
+        default=None,
+        description="Shared secret of HS256 tokens (32 bytes or more); unset, and without a "
+        "JWKS URL: generated into the data folder on first run.",
+    )
+    jwks_url: str | None = Field(
+        default=None, description="An identity provider's JWKS URL: RS256 and ES256 tokens."
+    )
+    jwt_issuer: str | None = Field(default=None, description="Checked against `iss` when set.")
+    jwt_audience: str | None = Field(default=None, description="Checked against `aud` when set.")
+    jwt_roles_claim: str = Field(
+        default="roles", description="The claim (or dotted path) holding the viewer's roles."
+    )
+    jwt_leeway_seconds: float = Field(
+        default=30.0, ge=0, le=300, description="Clock skew allowed on exp and nbf."
+    )
     websocket_init_seconds: float = Field(
         default=WEBSOCKET_INIT_SECONDS, gt=0, description="Time to send connection_init."
     )
@@ -140,6 +166,11 @@ class Settings(BaseSettings):
     mastery_window: int = Field(default=DEFAULT_ANSWER_WINDOW, ge=1, le=100_000)
     transaction_deadline_seconds: float = Field(default=30.0, gt=0)
 
+    @field_validator("jwt_secret", "jwks_url", "jwt_issuer", "jwt_audience", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("levels")
     @classmethod
     def _levels_parse(cls, value: str) -> str:
@@ -154,6 +185,27 @@ class Settings(BaseSettings):
                 "or some allowed operations could never run"
             )
         return self
+
+    @model_validator(mode="after")
+    def _one_key_mode(self) -> Settings:
+        if self.jwt_secret and self.jwks_url:
+            raise ValueError("set CAIRN_JWT_SECRET or CAIRN_JWKS_URL, not both")
+        return self
+
+    def token_settings(self) -> TokenSettings:
+        """The token checks; in shared-secret mode without a configured secret, the data
+        folder's (created on first use)."""
+        secret = None
+        if self.jwks_url is None:
+            secret = self.jwt_secret or load_or_create_secret(self.data_dir)
+        return TokenSettings(
+            secret=secret,
+            jwks_url=self.jwks_url,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            roles_claim=self.jwt_roles_claim,
+            leeway_seconds=self.jwt_leeway_seconds,
+        )
 
     def rate_limiter(self) -> RateLimiter | None:
         if self.rate_limit_points == 0:
@@ -326,11 +378,13 @@ def create_app(
                 max_query_cost=settings.max_query_cost, rate_limiter=settings.rate_limiter()
             ),
             context_getter=get_context,
+            tokens=TokenVerifier(settings.token_settings()),
             assets_dir=ROOT / "node_modules",
             outage=outage,
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.body_timeout_seconds,
             max_websockets=settings.max_websockets,
+            max_websockets_per_viewer=settings.max_websockets_per_viewer,
             websocket_init_seconds=settings.websocket_init_seconds,
         ),
     ]
@@ -377,6 +431,38 @@ class _Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
+DEMO_TOKEN_TTL = 7 * 24 * 3600
+DEMO_USERS = (
+    ("demo-ada", Role.LEARNER),
+    ("demo-grace", Role.LEARNER),
+    (DEMO_PARENT, Role.PARENT),
+    (DEMO_EDUCATOR, Role.EDUCATOR),
+    (DEMO_ADMIN, Role.ADMIN),
+)
+
+
+def demo_tokens(tokens: TokenSettings) -> str:
+    """Ready-made tokens for the demo users, to paste into GraphiQL (shared-secret mode)."""
+    if tokens.secret is None:
+        return ""
+    lines = [
+        "Demo tokens (valid 7 days). In GraphiQL, open the Headers tab below the query and "
+        'paste {"Authorization": "Bearer <token>"}:'
+    ]
+    for subject, role in DEMO_USERS:
+        token = issue_token(
+            tokens.secret,
+            subject=subject,
+            roles=[role],
+            ttl_seconds=DEMO_TOKEN_TTL,
+            issuer=tokens.issuer,
+            audience=tokens.audience,
+            roles_claim=tokens.roles_claim,
+        )
+        lines.append(f"  {subject} ({role}): {token}")
+    return "\n".join(lines)
+
+
 async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
     """Runs the service until SIGTERM or SIGINT (0), or until its database is lost (1)."""
     exit_code = 0
@@ -411,6 +497,8 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
             timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
         )
         log.info("GraphQL and GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
+        if seed_if_empty:
+            print(demo_tokens(settings.token_settings()), flush=True)
         server = _Server(config)
         await server.serve()
     return exit_code
@@ -428,6 +516,33 @@ async def seed(settings: Settings) -> None:
             database.client.close()
 
 
+def print_token(settings: Settings, *, subject: str, roles: list[str], ttl: int) -> int:
+    if settings.jwks_url:
+        print(
+            "cairn: tokens come from the identity provider (CAIRN_JWKS_URL is set); "
+            "`token` signs with the shared secret only",
+            file=sys.stderr,
+        )
+        return 2
+    tokens = settings.token_settings()
+    assert tokens.secret is not None
+    try:
+        token = issue_token(
+            tokens.secret,
+            subject=subject,
+            roles=roles,
+            ttl_seconds=ttl,
+            issuer=tokens.issuer,
+            audience=tokens.audience,
+            roles_claim=tokens.roles_claim,
+        )
+    except ValueError as error:
+        print(f"cairn: {error}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cairn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -439,12 +554,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("seed-demo", help="load the demo catalog and learners (idempotent)")
     commands.add_parser("export-schema", help="print the schema's SDL")
+    token_parser = commands.add_parser(
+        "token", help="print a bearer token signed with the shared secret"
+    )
+    token_parser.add_argument("--subject", required=True, help="the user id (`sub`)")
+    token_parser.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=[role.value for role in Role],
+        help="a role (repeat for several)",
+    )
+    token_parser.add_argument(
+        "--ttl", type=int, default=3600, help="seconds until it expires (default 3600)"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "export-schema":
         print(build_schema().as_str())
         return 0
     settings = Settings()
+    if args.command == "token":
+        return print_token(settings, subject=args.subject, roles=args.role, ttl=args.ttl)
     configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "serve":

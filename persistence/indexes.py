@@ -19,6 +19,9 @@ ACHIEVEMENTS = "achievements"
 UNLOCKS = "achievement_unlocks"
 POINTS = "points_ledger"
 MANUAL_AWARDS = "manual_awards"  # read by _id only: 'learner|award id', the idempotency key
+GROUPS = "groups"
+MEMBERSHIPS = "group_members"  # _id 'group|learner'
+GUARDIANSHIPS = "guardianships"  # _id 'parent|learner'
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -50,6 +53,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("learnerId", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="by_time"
         )
+    ],
+    # Access checks ask which groups an educator teaches and which groups a learner is in.
+    GROUPS: [IndexModel([("educatorIds", ASCENDING)], name="by_educator")],
+    MEMBERSHIPS: [
+        IndexModel([("groupId", ASCENDING), ("learnerId", ASCENDING)], name="by_group"),
+        IndexModel([("learnerId", ASCENDING)], name="by_learner"),
+    ],
+    GUARDIANSHIPS: [
+        IndexModel([("learnerId", ASCENDING)], name="by_learner"),
+        IndexModel([("parentId", ASCENDING), ("learnerId", ASCENDING)], name="by_parent"),
     ],
 }
 

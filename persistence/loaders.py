@@ -16,6 +16,7 @@ from aiodataloader import DataLoader
 from domain.achievements import AchievementDefinition, Unlock
 from domain.activity import DailyRollup
 from domain.catalog import CatalogCounts, ContentItem, Skill
+from domain.groups import Group
 from domain.learners import Learner
 from domain.mastery import SkillState
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
@@ -74,6 +75,14 @@ class Loaders:
         self.catalog_counts: Loader[str, CatalogCounts] = Loader(self._catalog_counts)
         self.achievements: Loader[str, list[AchievementDefinition]] = Loader(self._achievements)
         self.unlocks: Loader[str, list[Unlock]] = Loader(self._unlocks)
+        # What the access rules follow: who guards a learner, which groups a learner is in,
+        # which groups an educator teaches.
+        self.guardians: Loader[str, frozenset[str]] = Loader(self._guardians)
+        self.children: Loader[str, frozenset[str]] = Loader(self._children)
+        self.memberships: Loader[str, frozenset[str]] = Loader(self._memberships)
+        self.taught: Loader[str, frozenset[str]] = Loader(self._taught)
+        self.group: Loader[str, Group | None] = Loader(self._groups)
+        self.member_count: Loader[str, int] = Loader(self._member_counts)
 
     async def _learners(self, ids: list[str]) -> list[Learner | None]:
         found = await self._repos.learners.find_by_ids(ids)
@@ -168,4 +177,28 @@ class Loaders:
 
     async def _unlocks(self, ids: list[str]) -> list[list[Unlock]]:
         found = await self._repos.unlocks.for_learners(ids)
+        return [found[i] for i in ids]
+
+    async def _guardians(self, ids: list[str]) -> list[frozenset[str]]:
+        found = await self._repos.guardianships.guardians_of(ids)
+        return [frozenset(found[i]) for i in ids]
+
+    async def _children(self, ids: list[str]) -> list[frozenset[str]]:
+        found = await self._repos.guardianships.children_of(ids)
+        return [frozenset(found[i]) for i in ids]
+
+    async def _memberships(self, ids: list[str]) -> list[frozenset[str]]:
+        found = await self._repos.groups.groups_of(ids)
+        return [frozenset(found[i]) for i in ids]
+
+    async def _taught(self, ids: list[str]) -> list[frozenset[str]]:
+        found = await self._repos.groups.taught_by(ids)
+        return [frozenset(found[i]) for i in ids]
+
+    async def _groups(self, ids: list[str]) -> list[Group | None]:
+        found = await self._repos.groups.find_by_ids(ids)
+        return [found.get(i) for i in ids]
+
+    async def _member_counts(self, ids: list[str]) -> list[int]:
+        found = await self._repos.groups.member_counts(ids)
         return [found[i] for i in ids]

@@ -9,6 +9,7 @@ from persistence.activity import ActivityRepository
 from persistence.catalog import ContentRepository, SkillRepository
 from persistence.database import Database
 from persistence.events import EventRepository
+from persistence.groups import GroupRepository, GuardianshipRepository
 from persistence.learners import LearnerRepository
 from persistence.progress import ProgressRepository
 from persistence.skill_states import SkillStateRepository
@@ -29,6 +30,8 @@ class Repositories:
     achievements: AchievementRepository
     unlocks: UnlockRepository
     points: PointsRepository
+    groups: GroupRepository
+    guardianships: GuardianshipRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -45,4 +48,6 @@ class Repositories:
             achievements=AchievementRepository(database),
             unlocks=UnlockRepository(database),
             points=PointsRepository(database),
+            groups=GroupRepository(database),
+            guardianships=GuardianshipRepository(database),
         )

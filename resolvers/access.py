@@ -1,32 +1,146 @@
-"""The one place where the current viewer is checked.
+"""The access check every use case makes before it reads or changes anything.
 
-There is no authentication yet: every viewer may do everything. When it arrives, these checks
-are where roles (learner, instructor, admin) are enforced, and every use case already calls them.
+`Access` binds the request's viewer to its loaders, so the relationships the rules follow
+(guardianships, group memberships, the groups an educator teaches) are read once per request
+and batched across learners, like any other read. The rules themselves are `domain.access`.
+
+A refusal is `Forbidden` and says nothing of the object asked for, not even whether it exists:
+the check comes before the object is read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+
+from domain.access import (
+    ANONYMOUS,
+    Forbidden,
+    Role,
+    Ties,
+    Unauthenticated,
+    Viewer,
+    may_award_to,
+    may_manage_members,
+    may_read_group,
+    may_read_learner,
+    may_read_members,
+    may_record_for,
+    needs_ties,
+)
+from domain.errors import NotFound
+from domain.groups import Group
+from persistence.loaders import Loaders
+from persistence.repositories import Repositories
+
+__all__ = ["ANONYMOUS", "SYSTEM", "Access", "Role", "Viewer"]
+
+# Cairn itself, for work no request asked for (loading the demo data): admin and service.
+SYSTEM = Viewer(id="cairn", roles=frozenset({Role.ADMIN, Role.SERVICE}))
 
 
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is asking. `None` id: anonymous."""
+class Access:
+    def __init__(self, viewer: Viewer, loaders: Loaders) -> None:
+        self.viewer = viewer
+        self._loaders = loaders
 
-    id: str | None = None
-    roles: frozenset[str] = frozenset()
+    @classmethod
+    def system(cls, repositories: Repositories) -> Access:
+        return cls(SYSTEM, Loaders(repositories))
 
+    def require_viewer(self) -> Viewer:
+        """The viewer, who must have proved who they are."""
+        if not self.viewer.authenticated:
+            raise Unauthenticated()
+        return self.viewer
 
-ANONYMOUS = Viewer()
+    @property
+    def viewer_id(self) -> str:
+        viewer_id = self.require_viewer().id
+        assert viewer_id is not None  # an authenticated viewer has an id
+        return viewer_id
 
+    def require_role(self, role: Role, action: str) -> None:
+        if not self.require_viewer().has(role):
+            raise Forbidden(action)
 
-def check_can_read_learner(viewer: Viewer, learner_id: str) -> None:
-    """Raises when the viewer may not read this learner's progress (no rule yet)."""
+    def require_admin(self, action: str = "make this change (admins only)") -> None:
+        self.require_role(Role.ADMIN, action)
 
+    def require_reads_everything(self, action: str) -> None:
+        if not self.require_viewer().reads_everything:
+            raise Forbidden(action)
 
-def check_can_record_for(viewer: Viewer, learner_id: str) -> None:
-    """Raises when the viewer may not record events for this learner (no rule yet)."""
+    async def ties_with(self, learner_id: str) -> Ties:
+        """How the viewer is related to the learner, for the rules that depend on it."""
+        viewer = self.require_viewer()
+        if not needs_ties(viewer, learner_id):
+            return Ties()
+        guardian = False
+        teaches = False
+        if viewer.has(Role.PARENT):
+            guardian = self.viewer_id in await self._loaders.guardians.load(learner_id)
+        if viewer.has(Role.EDUCATOR):
+            taught = await self._loaders.taught.load(self.viewer_id)
+            teaches = bool(taught) and not taught.isdisjoint(
+                await self._loaders.memberships.load(learner_id)
+            )
+        return Ties(guardian=guardian, teaches=teaches)
 
+    async def require_read(self, learner_id: str) -> None:
+        """The viewer may read this learner's progress, or `Forbidden`."""
+        viewer = self.require_viewer()
+        if not may_read_learner(viewer, learner_id, await self.ties_with(learner_id)):
+            raise Forbidden("read this learner")
 
-def check_is_admin(viewer: Viewer) -> None:
-    """Raises when the viewer may not change the catalog or learners (no rule yet)."""
+    async def require_read_all(self, learner_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(learner_ids))
+        viewer = self.require_viewer()
+        needing = [i for i in ids if needs_ties(viewer, i)]
+        # One batched read of the relationships for all of them, then the rules one by one.
+        if needing and viewer.has(Role.PARENT):
+            await self._loaders.guardians.load_many(needing)
+        if needing and viewer.has(Role.EDUCATOR):
+            await self._loaders.memberships.load_many(needing)
+        for learner_id in ids:
+            await self.require_read(learner_id)
+
+    async def require_record(self, learner_id: str) -> None:
+        """The viewer may record events for this learner: themselves, or as a service."""
+        if not may_record_for(self.require_viewer(), learner_id):
+            raise Forbidden("record events for this learner")
+
+    async def require_award(self, learner_id: str) -> None:
+        viewer = self.require_viewer()
+        if not may_award_to(viewer, learner_id, await self.ties_with(learner_id)):
+            raise Forbidden("award points to this learner")
+
+    async def readable_group(self, group_id: str) -> Group | None:
+        """The group, if the viewer may see it; None when it does not exist and the viewer
+        could see any group, else `Forbidden` (which tells nothing of its existence)."""
+        viewer = self.require_viewer()
+        group = await self._loaders.group.load(group_id)
+        if group is None:
+            if viewer.reads_everything:
+                return None
+            raise Forbidden("see this group")
+        member = viewer.has(Role.LEARNER) and group_id in await self._loaders.memberships.load(
+            self.viewer_id
+        )
+        if not may_read_group(viewer, group.educator_ids, member=member):
+            raise Forbidden("see this group")
+        return group
+
+    async def require_read_members(self, group: Group) -> None:
+        if not may_read_members(self.require_viewer(), group.educator_ids):
+            raise Forbidden("see this group's members")
+
+    async def managed_group(self, group_id: str) -> Group:
+        """The group, if the viewer may change its membership; `Forbidden` otherwise, also
+        for a group that does not exist (unless the viewer is an admin: then it is unknown)."""
+        viewer = self.require_viewer()
+        group = await self._loaders.group.load(group_id)
+        if group is None and viewer.has(Role.ADMIN):
+            raise NotFound("group", group_id, field="groupId")
+        if group is None or not may_manage_members(viewer, group.educator_ids):
+            raise Forbidden("change this group's members")
+        return group

@@ -1,4 +1,4 @@
-"""Catalog use cases: admins upsert content and skills; everyone reads them."""
+"""Catalog use cases: admins upsert content and skills; any authenticated viewer reads them."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ from collections.abc import Sequence
 
 from domain.catalog import ContentItem, Skill, validate_content_item, validate_skill
 from domain.errors import InvalidInput
+from persistence.loaders import Loaders
 from persistence.repositories import Repositories
+from resolvers.access import Access
 from resolvers.reading import Page, check_page_size
 
 MAX_UPSERT = 500
 
 
-async def upsert_content(repos: Repositories, items: Sequence[ContentItem]) -> list[ContentItem]:
+async def upsert_content(
+    access: Access, repos: Repositories, items: Sequence[ContentItem]
+) -> list[ContentItem]:
     """Validates every item first: one bad item stores nothing."""
+    access.require_admin()
     _check_batch(items, "items")
     valid = [validate_content_item(item, f"items[{i}]") for i, item in enumerate(items)]
     _check_unique([item.id for item in valid], "items")
@@ -29,7 +34,10 @@ async def upsert_content(repos: Repositories, items: Sequence[ContentItem]) -> l
     return valid
 
 
-async def upsert_skills(repos: Repositories, skills: Sequence[Skill]) -> list[Skill]:
+async def upsert_skills(
+    access: Access, repos: Repositories, skills: Sequence[Skill]
+) -> list[Skill]:
+    access.require_admin()
     _check_batch(skills, "skills")
     valid = [validate_skill(skill, f"skills[{i}]") for i, skill in enumerate(skills)]
     _check_unique([skill.id for skill in valid], "skills")
@@ -37,16 +45,35 @@ async def upsert_skills(repos: Repositories, skills: Sequence[Skill]) -> list[Sk
     return valid
 
 
+async def content_item(access: Access, loaders: Loaders, content_id: str) -> ContentItem | None:
+    access.require_viewer()
+    return await loaders.content.load(content_id)
+
+
+async def skill(access: Access, loaders: Loaders, skill_id: str) -> Skill | None:
+    access.require_viewer()
+    return await loaders.skill.load(skill_id)
+
+
 async def content_page(
-    repos: Repositories, *, certification: str | None, first: int, after: str | None
+    access: Access,
+    repos: Repositories,
+    *,
+    certification: str | None,
+    first: int,
+    after: str | None,
 ) -> Page[ContentItem]:
     """Catalog items by id after the id `after`, optionally of one certification."""
+    access.require_viewer()
     size = check_page_size(first)
     rows = await repos.content.page(certification=certification, after=after, limit=size + 1)
     return Page.of(rows, size)
 
 
-async def skills_page(repos: Repositories, *, first: int, after: str | None) -> Page[Skill]:
+async def skills_page(
+    access: Access, repos: Repositories, *, first: int, after: str | None
+) -> Page[Skill]:
+    access.require_viewer()
     size = check_page_size(first)
     return Page.of(await repos.skills.page(after=after, limit=size + 1), size)
 

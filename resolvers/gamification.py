@@ -35,12 +35,8 @@ from persistence.repositories import Repositories
 from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
-from resolvers.reading import (
-    analytics_by_certification,
-    analytics_for,
-    check_page_size,
-    daily_activity,
-)
+from resolvers.access import Access
+from resolvers.reading import analytics_of, certification_analytics, check_page_size, days_of
 
 TREND_DAYS = 30
 RECENT_ACHIEVEMENTS = 5
@@ -85,6 +81,18 @@ async def install_default_achievements(repos: Repositories) -> None:
 
 
 async def streak_of(
+    access: Access,
+    loaders: Loaders,
+    learner: Learner,
+    *,
+    now: datetime,
+    settings: GamificationSettings,
+) -> Streak:
+    await access.require_read(learner.id)
+    return await _streak(loaders, learner, now=now, settings=settings)
+
+
+async def _streak(
     loaders: Loaders, learner: Learner, *, now: datetime, settings: GamificationSettings
 ) -> Streak:
     totals = await loaders.totals.load(learner.id)
@@ -97,13 +105,25 @@ async def streak_of(
     )
 
 
-async def level_of(loaders: Loaders, learner_id: str, settings: GamificationSettings) -> Level:
+async def level_of(
+    access: Access, loaders: Loaders, learner_id: str, settings: GamificationSettings
+) -> Level:
+    await access.require_read(learner_id)
     totals = await loaders.totals.load(learner_id)
     return level_for(totals.points if totals else 0, settings.levels)
 
 
-async def achievements_of(loaders: Loaders, learner_id: str) -> list[AchievementStatus]:
+async def achievement_definitions(access: Access, loaders: Loaders) -> list[AchievementDefinition]:
+    """Every achievement rule: part of the catalog, readable by any authenticated viewer."""
+    access.require_viewer()
+    return await loaders.achievements.load("all")
+
+
+async def achievements_of(
+    access: Access, loaders: Loaders, learner_id: str
+) -> list[AchievementStatus]:
     """Every achievement: unlocked ones with their unlock, locked ones with their progress."""
+    await access.require_read(learner_id)
     definitions = await loaders.achievements.load("all")
     unlocks = {unlock.key: unlock for unlock in await loaders.unlocks.load(learner_id)}
     totals = await loaders.totals.load(learner_id) or LearnerTotals(learner_id)
@@ -112,18 +132,28 @@ async def achievements_of(loaders: Loaders, learner_id: str) -> list[Achievement
     ]
 
 
-async def points_history(repos: Repositories, learner_id: str, *, first: int) -> list[PointsEntry]:
+async def points_history(
+    access: Access, repos: Repositories, learner_id: str, *, first: int
+) -> list[PointsEntry]:
+    await access.require_read(learner_id)
     return await repos.points.recent(learner_id, check_page_size(first))
 
 
+async def unlock(access: Access, loaders: Loaders, learner_id: str, seq: int) -> Unlock | None:
+    await access.require_read(learner_id)
+    return next((u for u in await loaders.unlocks.load(learner_id) if u.seq == seq), None)
+
+
 async def follow_unlocks(
-    repos: Repositories, feed: Feed, learner_id: str, *, after: int | None
+    access: Access, repos: Repositories, feed: Feed, learner_id: str, *, after: int | None
 ) -> AsyncGenerator[Unlock, None]:
     """Live unlocks; given the last one a client saw, first what it missed, with no duplicates.
 
-    The live subscription opens before the catch-up read, so an unlock committed in between is
-    seen by one or the other, and sequence numbers drop the ones seen by both.
+    The access check is made at subscribe time, before anything is sent. The live subscription
+    opens before the catch-up read, so an unlock committed in between is seen by one or the
+    other, and sequence numbers drop the ones seen by both.
     """
+    await access.require_read(learner_id)
     try:
         with feed.subscribe(UNLOCKS_FEED, learner_id) as live:
             last = after
@@ -140,8 +170,11 @@ async def follow_unlocks(
         raise InvalidInput("after", _LAGGED) from None
 
 
-async def follow_progress(feed: Feed, learner_id: str) -> AsyncGenerator[ContentProgress, None]:
+async def follow_progress(
+    access: Access, feed: Feed, learner_id: str
+) -> AsyncGenerator[ContentProgress, None]:
     """The learner's progress on an item, each time an event changes it."""
+    await access.require_read(learner_id)
     try:
         with feed.subscribe(PROGRESS_UPDATES, learner_id) as updates:
             async for progress in updates:
@@ -154,20 +187,23 @@ _LAGGED = "the subscriber fell behind: subscribe again (with the last id receive
 
 
 async def award_points(
+    access: Access,
     runner: TransactionRunner,
     *,
     learner_id: str,
     award_id: str,
     amount: int,
     reason: str,
-    awarded_by: str,
     now: datetime,
 ) -> PointsAward:
     """A manual award: one ledger entry and the learner's total, in one atomic unit.
 
-    `award_id` is the client's idempotency key, as `eventId` is for events: the same award sent
-    again returns its first outcome; another award under the same id is a conflict.
+    Admins award anyone, educators the members of the groups they teach; the ledger entry names
+    who awarded. `award_id` is the client's idempotency key, as `eventId` is for events: the
+    same award sent again returns its first outcome; another under the same id is a conflict.
     """
+    await access.require_award(learner_id)
+    awarded_by = access.viewer_id
     reason = check_manual_award(amount, reason, award_id)
     fingerprint = award_fingerprint(amount, reason)
 
@@ -194,9 +230,10 @@ async def award_points(
 
 
 async def upsert_achievement(
-    repos: Repositories, definition: AchievementDefinition
+    access: Access, repos: Repositories, definition: AchievementDefinition
 ) -> AchievementDefinition:
     """Adds or changes a definition; learners who meet it unlock it with their next event."""
+    access.require_admin()
     valid = validate_definition(definition)
     if valid.certification is not None:
         counts = await repos.content.counts()
@@ -209,6 +246,7 @@ async def upsert_achievement(
 
 
 async def dashboard(
+    access: Access,
     loaders: Loaders,
     learner: Learner,
     *,
@@ -217,11 +255,12 @@ async def dashboard(
     trend_detail: bool = True,
 ) -> Dashboard:
     """What a learner's home screen shows, from a bounded set of derived documents."""
+    await access.require_read(learner.id)
     today = local_time(now, learner.time_zone).day
     first = today.fromordinal(today.toordinal() - TREND_DAYS + 1)
     totals = await loaders.totals.load(learner.id)
-    trend = await daily_activity(loaders, learner, first=first, last=today, detail=trend_detail)
-    streak = await streak_of(loaders, learner, now=now, settings=settings)
+    trend = await days_of(loaders, learner, first=first, last=today, detail=trend_detail)
+    streak = await _streak(loaders, learner, now=now, settings=settings)
     unlocks = await loaders.unlocks.load(learner.id)
     skill_states = await loaders.skill_states.load(learner.id)
     skills = await loaders.skill.load_many([state.skill_id for state in skill_states])
@@ -242,9 +281,9 @@ async def dashboard(
     return Dashboard(
         learner=learner,
         generated_at=now,
-        overall=await analytics_for(loaders, learner.id),
+        overall=await analytics_of(loaders, learner.id),
         activity=summarise_activity(totals, streak, trend),
-        certifications=await analytics_by_certification(loaders, learner.id),
+        certifications=await certification_analytics(loaders, learner.id),
         trend=trend,
         recent_achievements=unlocks[:RECENT_ACHIEVEMENTS],
         level=level_for(totals.points if totals else 0, settings.levels),

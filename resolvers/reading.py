@@ -1,7 +1,8 @@
 """Read use cases: a learner's progress, skills, activity and analytics, from derived state.
 
 Every read goes through the request's loaders, so the same question asked for many learners
-costs the same number of database commands as for one.
+costs the same number of database commands as for one. Every read first checks that the viewer
+may read the learner (`resolvers.access`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from domain.mastery import SkillState
 from domain.progress import ContentProgress, ProgressFilter
 from domain.totals import Analytics, Tally, analytics
 from persistence.loaders import ActivityKey, Loaders, ProgressPageKey
+from resolvers.access import Access
 
 MAX_PAGE = 100
+MAX_LEARNERS = 200
 DEFAULT_PAGE = 20
 MAX_ACTIVITY_DAYS = 366
 DEFAULT_ACTIVITY_DAYS = 30
@@ -54,9 +57,33 @@ def check_page_size(first: int) -> int:
     return first
 
 
+async def learner(access: Access, loaders: Loaders, learner_id: str) -> Learner | None:
+    """The learner, or None if unknown to a viewer who may read any learner."""
+    await access.require_read(learner_id)
+    return await loaders.learner.load(learner_id)
+
+
+async def learners(
+    access: Access, loaders: Loaders, learner_ids: Sequence[str]
+) -> list[Learner | None]:
+    """Learners by id, in order; the viewer must be allowed to read every one of them."""
+    if len(learner_ids) > MAX_LEARNERS:
+        raise InvalidInput("ids", f"must hold at most {MAX_LEARNERS} ids")
+    await access.require_read_all(learner_ids)
+    return await loaders.learner.load_many(learner_ids)
+
+
 async def analytics_for(
+    access: Access, loaders: Loaders, learner_id: str, certification: str | None = None
+) -> Analytics:
+    await access.require_read(learner_id)
+    return await analytics_of(loaders, learner_id, certification)
+
+
+async def analytics_of(
     loaders: Loaders, learner_id: str, certification: str | None = None
 ) -> Analytics:
+    """`analytics_for` without the access check, for use cases that made it already."""
     totals = await loaders.totals.load(learner_id)
     counts = await loaders.catalog_counts.load("catalog")
     tally = totals.tally(certification) if totals else Tally()
@@ -65,8 +92,15 @@ async def analytics_for(
     )
 
 
-async def analytics_by_certification(loaders: Loaders, learner_id: str) -> list[Analytics]:
-    """One entry per certification of the catalog or of the learner's history."""
+async def analytics_by_certification(
+    access: Access, loaders: Loaders, learner_id: str
+) -> list[Analytics]:
+    await access.require_read(learner_id)
+    return await certification_analytics(loaders, learner_id)
+
+
+async def certification_analytics(loaders: Loaders, learner_id: str) -> list[Analytics]:
+    """One entry per certification of the catalog or of the learner's history (unchecked)."""
     totals = await loaders.totals.load(learner_id)
     counts = await loaders.catalog_counts.load("catalog")
     names = set(counts.by_certification) | set(totals.by_certification if totals else ())
@@ -81,6 +115,7 @@ async def analytics_by_certification(loaders: Loaders, learner_id: str) -> list[
 
 
 async def progress_page(
+    access: Access,
     loaders: Loaders,
     learner_id: str,
     *,
@@ -89,17 +124,22 @@ async def progress_page(
     after: str | None,
 ) -> Page[ContentProgress]:
     """The learner's progress by content id, after the content id `after`."""
+    await access.require_read(learner_id)
     size = check_page_size(DEFAULT_PAGE if first is None else first)
     rows = await loaders.progress_page.load(ProgressPageKey(learner_id, where, after, size + 1))
     return Page.of(rows, size)
 
 
-async def progress_on(loaders: Loaders, learner_id: str, content_id: str) -> ContentProgress | None:
+async def progress_on(
+    access: Access, loaders: Loaders, learner_id: str, content_id: str
+) -> ContentProgress | None:
     """The learner's progress on one item, or None before any activity on it."""
+    await access.require_read(learner_id)
     return await loaders.progress.load((learner_id, content_id))
 
 
-async def skills_of(loaders: Loaders, learner_id: str) -> list[SkillView]:
+async def skills_of(access: Access, loaders: Loaders, learner_id: str) -> list[SkillView]:
+    await access.require_read(learner_id)
     states = await loaders.skill_states.load(learner_id)
     skills = await loaders.skill.load_many([state.skill_id for state in states])
     return [SkillView(state, skill) for state, skill in zip(states, skills, strict=True)]
@@ -120,12 +160,23 @@ def activity_window(
 
 
 async def daily_activity(
+    access: Access,
+    loaders: Loaders,
+    learner: Learner,
+    *,
+    first: date,
+    last: date,
+    detail: bool = True,
+) -> list[DailyRollup]:
+    await access.require_read(learner.id)
+    return await days_of(loaders, learner, first=first, last=last, detail=detail)
+
+
+async def days_of(
     loaders: Loaders, learner: Learner, *, first: date, last: date, detail: bool = True
 ) -> list[DailyRollup]:
-    """Every day of the range, days without activity included (empty), oldest first.
-
-    Without `detail` the days come without their breakdowns, which is cheaper to read.
-    """
+    """Every day of the range, days without activity included (empty), oldest first
+    (unchecked). Without `detail` the days come without their breakdowns: cheaper to read."""
     rollups = await loaders.activity.load(ActivityKey(learner.id, first, last, detail))
     by_day = {rollup.day: rollup for rollup in rollups}
     days = (last - first).days + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,9 +22,33 @@ from persistence.repositories import Repositories
 from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
+from resolvers.access import Access
 from resolvers.group_commit import GroupCommit
 
 FieldPrefix = Callable[[int], str]
+Check = Callable[[EventDraft], Awaitable[None]]
+
+
+async def record_event(
+    access: Access, recorder: Recorder, draft: EventDraft, *, received_at: datetime
+) -> EventResult:
+    """Records one event for a learner the viewer may record for (themselves, or any as a
+    service or admin); a failure is raised."""
+    await access.require_record(draft.learner_id)
+    return await recorder.record_one(draft, received_at=received_at)
+
+
+async def record_events(
+    access: Access, recorder: Recorder, drafts: Sequence[EventDraft], *, received_at: datetime
+) -> list[EventResult]:
+    """Records a batch: an event for a learner the viewer may not record for fails alone,
+    `FORBIDDEN`, like any other invalid event."""
+    access.require_viewer()
+
+    async def check(draft: EventDraft) -> None:
+        await access.require_record(draft.learner_id)
+
+    return await recorder.record_many(drafts, received_at=received_at, check=check)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,21 +126,33 @@ class Recorder:
         return result
 
     async def record_many(
-        self, drafts: Sequence[EventDraft], *, received_at: datetime
+        self,
+        drafts: Sequence[EventDraft],
+        *,
+        received_at: datetime,
+        check: Check | None = None,
     ) -> list[EventResult]:
-        """Records a batch; each event stands or falls alone and its result says which."""
+        """Records a batch; each event stands or falls alone and its result says which. An
+        event `check` raises for fails with that error."""
         if len(drafts) > MAX_BATCH:
             raise InvalidInput("inputs", f"must hold at most {MAX_BATCH} events")
-        return await self._record(drafts, received_at, prefix=lambda i: f"inputs[{i}]")
+        return await self._record(drafts, received_at, prefix=lambda i: f"inputs[{i}]", check=check)
 
     async def _record(
-        self, drafts: Sequence[EventDraft], received_at: datetime, *, prefix: FieldPrefix
+        self,
+        drafts: Sequence[EventDraft],
+        received_at: datetime,
+        *,
+        prefix: FieldPrefix,
+        check: Check | None = None,
     ) -> list[EventResult]:
         items = await self.repositories.content.find_by_ids({d.content_id for d in drafts})
         results: dict[int, EventResult] = {}
         valid: list[_Pending] = []
         for index, draft in enumerate(drafts):
             try:
+                if check is not None:
+                    await check(draft)
                 event = validate_event(
                     draft,
                     field_prefix=prefix(index),

@@ -7,9 +7,11 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from schema.authentication import RequireAuthentication
 from schema.catalog import ContentItem, Skill
 from schema.cost import DEFAULT_MAX_QUERY_COST, QueryCost
 from schema.errors import ErrorCodes, report_errors
+from schema.groups import Group
 from schema.learners import Learner
 from schema.logs import RequestLogging
 from schema.progress import ContentProgress
@@ -42,7 +44,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Learner, ContentItem, Skill, ContentProgress],
+        types=[Learner, ContentItem, Skill, ContentProgress, Group],
         extensions=[
             # First, so that its request context spans every other extension's work.
             RequestLogging,
@@ -50,6 +52,8 @@ def build_schema(
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=5000),
+            # Before the cost: an anonymous request is refused without charging any bucket.
+            RequireAuthentication,
             # Last: it costs only operations the limiters and validation let through.
             *cost,
         ],

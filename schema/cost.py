@@ -65,9 +65,14 @@ from domain.catalog import Difficulty
 from domain.events import MAX_BATCH
 from resolvers.catalog import MAX_UPSERT
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
-from resolvers.reading import DEFAULT_ACTIVITY_DAYS, DEFAULT_PAGE, MAX_ACTIVITY_DAYS, MAX_PAGE
+from resolvers.reading import (
+    DEFAULT_ACTIVITY_DAYS,
+    DEFAULT_PAGE,
+    MAX_ACTIVITY_DAYS,
+    MAX_LEARNERS,
+    MAX_PAGE,
+)
 from schema.ratelimit import RATE_LIMITED, Charge, RateLimiter
-from schema.root import MAX_LEARNERS
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 # Well above ordinary use (README, "Query cost"): the README's learner and dashboard examples
@@ -180,6 +185,9 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Query", "learners"): LengthOf("ids", MAX_LEARNERS),
     ("Query", "contentItems"): Paged(First()),
     ("Query", "skills"): Paged(First()),
+    ("Query", "groups"): Paged(First()),
+    ("Viewer", "groups"): Paged(First()),
+    ("Group", "members"): Paged(First()),
     ("Learner", "contentProgress"): Paged(First()),
     ("Learner", "pointsHistory"): First(),
     ("Learner", "dailyActivity"): DayRange(),
@@ -193,6 +201,10 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("SkillConnection", "nodes"): PageOf(),
     ("ContentProgressConnection", "edges"): PageOf(),
     ("ContentProgressConnection", "nodes"): PageOf(),
+    ("GroupConnection", "edges"): PageOf(),
+    ("GroupConnection", "nodes"): PageOf(),
+    ("LearnerConnection", "edges"): PageOf(),
+    ("LearnerConnection", "nodes"): PageOf(),
     ("RecordEventsPayload", "results"): PageOf(),
     # Bounded by the code.
     ("Dashboard", "performanceTrend"): Estimate(TREND_DAYS),
@@ -409,6 +421,9 @@ class QueryCost(SchemaExtension):
         # Runs only once the document is valid, before graphql-core executes anything.
         context = self.execution_context
         assert context.graphql_document is not None
+        if context.result is not None:  # refused already (not authenticated): costs nothing
+            yield
+            return
         self.cost = operation_cost(
             context.schema._schema,
             context.graphql_document,

@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from schema.authentication import UNAUTHENTICATED, Credentials, authenticate
 from schema.errors import (
     INTERNAL,
     INTERNAL_MESSAGE,
@@ -56,6 +57,7 @@ from schema.logs import (
     request_scope,
 )
 from schema.ratelimit import RATE_LIMITED
+from schema.tokens import TokenVerifier
 from schema.websocket import ContextGetter, SubscriptionsApp
 
 log = logging.getLogger("cairn.http")
@@ -68,6 +70,7 @@ RETRY_AFTER_SECONDS = 5
 MAX_BODY_BYTES = 1024 * 1024
 BODY_TIMEOUT_SECONDS = 30.0
 MAX_WEBSOCKETS = 5_000
+MAX_WEBSOCKETS_PER_VIEWER = 50
 WEBSOCKET_INIT_SECONDS = 10.0
 
 
@@ -75,12 +78,14 @@ def graphql_routes(
     schema: strawberry.Schema,
     *,
     context_getter: ContextGetter,
+    tokens: TokenVerifier,
     path: str = "/graphql",
     assets_dir: Path,
     outage: Callable[[], str | None] = lambda: None,
     max_body_bytes: int = MAX_BODY_BYTES,
     body_timeout_seconds: float = BODY_TIMEOUT_SECONDS,
     max_websockets: int = MAX_WEBSOCKETS,
+    max_websockets_per_viewer: int = MAX_WEBSOCKETS_PER_VIEWER,
     websocket_init_seconds: float = WEBSOCKET_INIT_SECONDS,
 ) -> list[BaseRoute]:
     """Routes serving `schema` at `path` over HTTP and WebSocket, GraphiQL included.
@@ -89,6 +94,8 @@ def graphql_routes(
     tells why the database is down (None while it is up): requests are then refused at once.
     A body over `max_body_bytes` is refused with 413 before it is read to the end or parsed; one
     that takes over `body_timeout_seconds` to arrive, with 408 (a slow client holds no worker).
+    The viewer is who the request's bearer token says (`tokens`; WebSockets: in
+    `connection_init`).
     """
     assets_url = f"{path.rstrip('/')}/assets"
     page = render_page(assets_url=assets_url)
@@ -114,8 +121,10 @@ def graphql_routes(
             params = await read_params(request, max_body_bytes, body_timeout_seconds)
         except RequestError as error:
             return _request_error_response(error, media_type=media_type)
+        context = await context_getter(request)
+        await authenticate(context, tokens, request.headers.get("authorization"))
         return await _execute(
-            schema, params, request=request, media_type=media_type, context_getter=context_getter
+            schema, params, request=request, media_type=media_type, context=context
         )
 
     return [
@@ -125,7 +134,9 @@ def graphql_routes(
             SubscriptionsApp(
                 schema,
                 context_getter,
+                tokens,
                 max_connections=max_websockets,
+                max_per_viewer=max_websockets_per_viewer,
                 init_timeout=timedelta(seconds=websocket_init_seconds),
             ),
             name="graphql-ws",
@@ -140,7 +151,7 @@ async def _execute(
     *,
     request: Request,
     media_type: str,
-    context_getter: ContextGetter,
+    context: Credentials,
 ) -> Response:
     allowed = _POST_OPERATIONS if request.method == "POST" else _GET_OPERATIONS
     try:
@@ -151,7 +162,7 @@ async def _execute(
             variable_values=params.variables,
             operation_name=params.operation_name,
             operation_extensions=params.extensions,
-            context_value=await context_getter(request),
+            context_value=context,
             allowed_operation_types=allowed,
         )
     except InvalidOperationTypeError as refused:
@@ -212,10 +223,17 @@ def _result_response(result: ExecutionResult, *, media_type: str) -> Response:
     # Field errors always carry a path; errors without one were raised before execution started
     # (syntax, validation, variable coercion), and then the spec wants no `data` at all.
     retry_after = _rate_limited_for(errors)
+    challenge = _challenge_for(errors)
     if result.data is None and errors and all(error.path is None for error in errors):
         body = {"errors": [_format_request_error(error, result) for error in errors]}
-        # Over its rate the client is told, whatever its media type: 429 and when to retry.
-        status_code = 429 if retry_after is not None else _request_error_status(media_type)
+        # Over its rate, or without credentials, the client is told whatever its media type:
+        # 429 and when to retry, 401 and how to authenticate.
+        if retry_after is not None:
+            status_code = 429
+        elif challenge is not None:
+            status_code = 401
+        else:
+            status_code = _request_error_status(media_type)
     else:
         body = {"data": result.data}
         if errors:
@@ -226,7 +244,19 @@ def _result_response(result: ExecutionResult, *, media_type: str) -> Response:
     response = _json_response(body, status_code=status_code, media_type=media_type)
     if status_code == 429 and retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
+    if status_code == 401 and challenge is not None:
+        response.headers["WWW-Authenticate"] = challenge
     return response
+
+
+def _challenge_for(errors: list[GraphQLError]) -> str | None:
+    """The `WWW-Authenticate` challenge (RFC 6750) when the request was refused for want of a
+    valid token, else None."""
+    if not errors or any(_code_of(error) != UNAUTHENTICATED for error in errors):
+        return None
+    if any((error.extensions or {}).get("invalidToken") for error in errors):
+        return 'Bearer realm="cairn", error="invalid_token"'
+    return 'Bearer realm="cairn"'
 
 
 def _rate_limited_for(errors: list[GraphQLError]) -> int | None:

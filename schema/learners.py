@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
 from domain import learners
 from domain.errors import InvalidInput
 from domain.progress import ProgressFilter
-from resolvers import access, gamification, reading
+from resolvers import gamification, reading
+from resolvers import groups as group_use_cases
 from schema.catalog import Skill
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
@@ -24,6 +25,9 @@ from schema.progress import (
     SkillMastery,
 )
 from schema.selection import BREAKDOWN_FIELDS, selects_any
+
+if TYPE_CHECKING:
+    from schema.groups import Group
 
 
 @strawberry.type(description="A person who learns; their days follow their IANA time zone.")
@@ -47,14 +51,14 @@ class Learner(Node):
 
     @strawberry.field(description="Analytics over all content, or one certification's.")
     async def analytics(self, info: Info, certification: str | None = None) -> Analytics:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
-        value = await reading.analytics_for(info.context.loaders, self.learner_id, certification)
+        ctx = info.context
+        value = await reading.analytics_for(ctx.access, ctx.loaders, self.learner_id, certification)
         return Analytics.from_domain(value)
 
     @strawberry.field(description="Analytics for each certification.")
     async def certifications(self, info: Info) -> list[Analytics]:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
-        values = await reading.analytics_by_certification(info.context.loaders, self.learner_id)
+        ctx = info.context
+        values = await reading.analytics_by_certification(ctx.access, ctx.loaders, self.learner_id)
         return [Analytics.from_domain(value) for value in values]
 
     @strawberry.field(description="Progress per content item, by content id; at most 100 a page.")
@@ -66,8 +70,8 @@ class Learner(Node):
         status: ProgressStatus | None = None,  # type: ignore[valid-type]
         certification: str | None = None,
     ) -> Connection[ContentProgress]:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
         page = await reading.progress_page(
+            info.context.access,
             info.context.loaders,
             self.learner_id,
             where=ProgressFilter(status=status, certification=certification),
@@ -83,8 +87,7 @@ class Learner(Node):
 
     @strawberry.field(description="The learner's state on every skill practised, by skill id.")
     async def skills(self, info: Info) -> list[SkillMastery]:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
-        views = await reading.skills_of(info.context.loaders, self.learner_id)
+        views = await reading.skills_of(info.context.access, info.context.loaders, self.learner_id)
         return [
             SkillMastery.from_domain(
                 view.state, Skill.from_domain(view.skill) if view.skill else None
@@ -102,11 +105,11 @@ class Learner(Node):
         from_: Annotated[date | None, strawberry.argument(name="from")] = None,
         to: date | None = None,
     ) -> list[DailyActivity]:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
         first, last = reading.activity_window(
             self.value, now=info.context.now(), first=from_, last=to
         )
         days = await reading.daily_activity(
+            info.context.access,
             info.context.loaders,
             self.value,
             first=first,
@@ -117,8 +120,8 @@ class Learner(Node):
 
     @strawberry.field(description="Consecutive local days with activity.")
     async def streak(self, info: Info) -> Streak:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
         value = await gamification.streak_of(
+            info.context.access,
             info.context.loaders,
             self.value,
             now=info.context.now(),
@@ -128,31 +131,31 @@ class Learner(Node):
 
     @strawberry.field(description="Total points and the level they give.")
     async def level(self, info: Info) -> Level:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        ctx = info.context
         value = await gamification.level_of(
-            info.context.loaders, self.learner_id, info.context.services.gamification
+            ctx.access, ctx.loaders, self.learner_id, ctx.services.gamification
         )
         return Level.from_domain(value)
 
     @strawberry.field(description="Every achievement with the learner's standing on it.")
     async def achievements(self, info: Info, unlocked: bool | None = None) -> list[Achievement]:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
-        statuses = await gamification.achievements_of(info.context.loaders, self.learner_id)
+        ctx = info.context
+        statuses = await gamification.achievements_of(ctx.access, ctx.loaders, self.learner_id)
         views = [Achievement.from_domain(status) for status in statuses]
         return [v for v in views if unlocked is None or v.unlocked == unlocked]
 
     @strawberry.field(description="The latest entries of the learner's points ledger.")
     async def points_history(self, info: Info, first: int = 20) -> list[PointsEntry]:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
+        ctx = info.context
         entries = await gamification.points_history(
-            info.context.repositories, self.learner_id, first=first
+            ctx.access, ctx.repositories, self.learner_id, first=first
         )
         return [PointsEntry.from_domain(entry) for entry in entries]
 
     @strawberry.field(description="Everything the learner's home screen shows.")
     async def dashboard(self, info: Info) -> Dashboard:
-        access.check_can_read_learner(info.context.viewer, self.learner_id)
         value = await gamification.dashboard(
+            info.context.access,
             info.context.loaders,
             self.value,
             now=info.context.now(),
@@ -160,6 +163,19 @@ class Learner(Node):
             trend_detail=selects_any(info, BREAKDOWN_FIELDS, "performanceTrend"),
         )
         return Dashboard.from_domain(value)
+
+    @strawberry.field(description="The ids of the learner's guardians (parents).")
+    async def guardian_ids(self, info: Info) -> list[str]:
+        ctx = info.context
+        return await group_use_cases.guardians_of(ctx.access, ctx.loaders, self.learner_id)
+
+    @strawberry.field(description="The groups the learner is in that the viewer may see.")
+    async def groups(self, info: Info) -> list[Annotated[Group, strawberry.lazy("schema.groups")]]:
+        from schema.groups import Group
+
+        ctx = info.context
+        found = await group_use_cases.groups_of(ctx.access, ctx.loaders, self.learner_id)
+        return [Group.from_domain(group) for group in found]
 
 
 @strawberry.input(

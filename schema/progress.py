@@ -10,6 +10,7 @@ import strawberry
 
 from domain import activity, progress, totals
 from domain import mastery as bkt
+from resolvers import catalog
 from schema.catalog import ContentItem, Skill
 from schema.context import Info
 from schema.nodes import Node
@@ -43,7 +44,9 @@ class ContentProgress(Node):
 
     @strawberry.field(description="The content item.")
     async def content(self, info: Info) -> ContentItem | None:
-        item = await info.context.loaders.content.load(self.content_id)
+        item = await catalog.content_item(
+            info.context.access, info.context.loaders, self.content_id
+        )
         return ContentItem.from_domain(item) if item else None
 
     @classmethod

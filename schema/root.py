@@ -8,7 +8,7 @@ import strawberry
 
 from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
-from resolvers import access, catalog, gamification, learners, reading
+from resolvers import catalog, gamification, groups, learners, reading, recording
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
@@ -23,11 +23,17 @@ from schema.gamification import (
     Level,
     PointsEntry,
 )
+from schema.groups import (
+    Group,
+    GroupInput,
+    GroupMembersPayload,
+    GuardianshipPayload,
+    Viewer,
+    groups_connection,
+)
 from schema.learners import Learner, LearnerInput
 from schema.nodes import Node, from_global_id
 from schema.progress import ContentProgress
-
-MAX_LEARNERS = 200
 
 
 def unlock_seq(unlock_id: str, learner_id: str) -> int:
@@ -40,9 +46,13 @@ def unlock_seq(unlock_id: str, learner_id: str) -> int:
 
 
 async def _learner(info: Info, learner_id: str) -> Learner | None:
-    access.check_can_read_learner(info.context.viewer, learner_id)
-    found = await info.context.loaders.learner.load(learner_id)
+    found = await reading.learner(info.context.access, info.context.loaders, learner_id)
     return Learner.from_domain(found) if found else None
+
+
+def _pair(local_id: str) -> tuple[str, str]:
+    owner, _, key = local_id.partition("|")
+    return owner, key
 
 
 @strawberry.type
@@ -50,27 +60,36 @@ class Query:
     @strawberry.field(description="Fetches any object by its global id (Relay).")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, local_id = from_global_id(id)
-        loaders = info.context.loaders
+        ctx = info.context
         if type_name == "Learner":
             return await _learner(info, local_id)
         if type_name == "ContentItem":
-            item = await loaders.content.load(local_id)
+            item = await catalog.content_item(ctx.access, ctx.loaders, local_id)
             return ContentItem.from_domain(item) if item else None
         if type_name == "Skill":
-            skill = await loaders.skill.load(local_id)
+            skill = await catalog.skill(ctx.access, ctx.loaders, local_id)
             return Skill.from_domain(skill) if skill else None
         if type_name == "AchievementUnlock":
-            learner_id, _, seq = local_id.partition("|")
-            access.check_can_read_learner(info.context.viewer, learner_id)
-            unlocks = await loaders.unlocks.load(learner_id)
-            found_unlock = next((u for u in unlocks if str(u.seq) == seq), None)
+            learner_id, seq = _pair(local_id)
+            found_unlock = await gamification.unlock(
+                ctx.access, ctx.loaders, learner_id, int(seq) if seq.isdigit() else -1
+            )
             return AchievementUnlock.from_domain(found_unlock) if found_unlock else None
         if type_name == "ContentProgress":
-            learner_id, _, content_id = local_id.partition("|")
-            access.check_can_read_learner(info.context.viewer, learner_id)
-            found = await reading.progress_on(loaders, learner_id, content_id)
+            learner_id, content_id = _pair(local_id)
+            found = await reading.progress_on(ctx.access, ctx.loaders, learner_id, content_id)
             return ContentProgress.from_domain(found) if found else None
+        if type_name == "Group":
+            group = await groups.group(ctx.access, local_id)
+            return Group.from_domain(group) if group else None
+        ctx.access.require_viewer()
         return None
+
+    @strawberry.field(description="Who is asking, as their bearer token says.")
+    def viewer(self, info: Info) -> Viewer:
+        viewer = info.context.access.require_viewer()
+        assert viewer.id is not None
+        return Viewer(user_id=viewer.id, roles=sorted(viewer.roles))
 
     @strawberry.field(description="A learner by id, or null if unknown.")
     async def learner(self, info: Info, id: str) -> Learner | None:
@@ -78,21 +97,32 @@ class Query:
 
     @strawberry.field(description="Learners by id (at most 200), null for unknown ids.")
     async def learners(self, info: Info, ids: list[str]) -> list[Learner | None]:
-        if len(ids) > MAX_LEARNERS:
-            raise InvalidInput("ids", f"must hold at most {MAX_LEARNERS} ids")
-        for learner_id in ids:
-            access.check_can_read_learner(info.context.viewer, learner_id)
-        found = await info.context.loaders.learner.load_many(ids)
+        found = await reading.learners(info.context.access, info.context.loaders, ids)
         return [Learner.from_domain(f) if f else None for f in found]
+
+    @strawberry.field(description="A group by id, or null if unknown.")
+    async def group(self, info: Info, id: str) -> Group | None:
+        found = await groups.group(info.context.access, id)
+        return Group.from_domain(found) if found else None
+
+    @strawberry.field(
+        description="The groups the viewer may see, by id: all for admins and services, those "
+        "they teach for educators, those they are in for learners; at most 100 a page."
+    )
+    async def groups(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Group]:
+        return await groups_connection(info, first=first, after=after)
 
     @strawberry.field(description="Every achievement rule, by key.")
     async def achievement_definitions(self, info: Info) -> list[AchievementDefinition]:
-        definitions = await info.context.loaders.achievements.load("all")
+        ctx = info.context
+        definitions = await gamification.achievement_definitions(ctx.access, ctx.loaders)
         return [AchievementDefinition.from_domain(d) for d in definitions]
 
     @strawberry.field(description="A content item by id, or null if unknown.")
     async def content_item(self, info: Info, id: str) -> ContentItem | None:
-        found = await info.context.loaders.content.load(id)
+        found = await catalog.content_item(info.context.access, info.context.loaders, id)
         return ContentItem.from_domain(found) if found else None
 
     @strawberry.field(description="The catalog's content items by id; at most 100 a page.")
@@ -104,6 +134,7 @@ class Query:
         certification: str | None = None,
     ) -> Connection[ContentItem]:
         page = await catalog.content_page(
+            info.context.access,
             info.context.repositories,
             certification=certification,
             first=first,
@@ -118,7 +149,7 @@ class Query:
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Skill]:
         page = await catalog.skills_page(
-            info.context.repositories, first=first, after=decode_cursor(after)
+            info.context.access, info.context.repositories, first=first, after=decode_cursor(after)
         )
         return Connection.of_page(
             page, key=lambda skill: skill.id, view=Skill.from_domain, after=after
@@ -127,11 +158,14 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Records one event. Safe to retry with the same eventId.")
+    @strawberry.mutation(
+        description="Records one event (learners for themselves; services and admins for "
+        "anyone). Safe to retry with the same eventId."
+    )
     async def record_event(self, info: Info, input: RecordEventInput) -> RecordEventResult:
-        access.check_can_record_for(info.context.viewer, input.learner_id)
-        result = await info.context.services.recorder.record_one(
-            input.to_domain(), received_at=info.context.now()
+        ctx = info.context
+        result = await recording.record_event(
+            ctx.access, ctx.services.recorder, input.to_domain(), received_at=ctx.now()
         )
         return RecordEventResult.from_domain(result)
 
@@ -141,26 +175,31 @@ class Mutation:
     async def record_events(
         self, info: Info, inputs: list[RecordEventInput]
     ) -> RecordEventsPayload:
-        for event in inputs:
-            access.check_can_record_for(info.context.viewer, event.learner_id)
-        results = await info.context.services.recorder.record_many(
-            [event.to_domain() for event in inputs], received_at=info.context.now()
+        ctx = info.context
+        results = await recording.record_events(
+            ctx.access,
+            ctx.services.recorder,
+            [event.to_domain() for event in inputs],
+            received_at=ctx.now(),
         )
         return RecordEventsPayload.from_domain(results)
 
-    @strawberry.mutation(description="Gives a learner points by hand (admin).")
+    @strawberry.mutation(
+        description="Gives a learner points by hand (admins; educators for their groups' "
+        "members). Safe to retry with the same awardId."
+    )
     async def award_points(self, info: Info, input: AwardPointsInput) -> AwardPointsPayload:
-        access.check_is_admin(info.context.viewer)
+        ctx = info.context
         award = await gamification.award_points(
-            info.context.services.transactions,
+            ctx.access,
+            ctx.services.transactions,
             learner_id=input.learner_id,
             award_id=input.award_id,
             amount=input.amount,
             reason=input.reason,
-            awarded_by=info.context.viewer.id or "admin",
-            now=info.context.now(),
+            now=ctx.now(),
         )
-        level = level_for(award.total, info.context.services.gamification.levels)
+        level = level_for(award.total, ctx.services.gamification.levels)
         return AwardPointsPayload(
             entry=PointsEntry.from_domain(award.entry),
             total_points=award.total,
@@ -168,35 +207,95 @@ class Mutation:
             replayed=award.replayed,
         )
 
-    @strawberry.mutation(description="Adds or changes an achievement rule (admin).")
+    @strawberry.mutation(description="Adds or changes an achievement rule (admins).")
     async def upsert_achievement(
         self, info: Info, input: AchievementInput
     ) -> AchievementDefinition:
-        access.check_is_admin(info.context.viewer)
-        saved = await gamification.upsert_achievement(info.context.repositories, input.to_domain())
+        ctx = info.context
+        saved = await gamification.upsert_achievement(
+            ctx.access, ctx.repositories, input.to_domain()
+        )
         return AchievementDefinition.from_domain(saved)
 
-    @strawberry.mutation(description="Creates or updates a learner (admin).")
+    @strawberry.mutation(description="Creates or updates a learner (admins).")
     async def upsert_learner(self, info: Info, input: LearnerInput) -> Learner:
-        access.check_is_admin(info.context.viewer)
-        saved = await learners.upsert_learner(info.context.repositories, input.to_domain())
+        ctx = info.context
+        saved = await learners.upsert_learner(ctx.access, ctx.repositories, input.to_domain())
         return Learner.from_domain(saved)
 
-    @strawberry.mutation(description="Creates or replaces content items (admin); all or nothing.")
+    @strawberry.mutation(description="Creates or replaces content items (admins); all or nothing.")
     async def upsert_content(self, info: Info, items: list[ContentItemInput]) -> list[ContentItem]:
-        access.check_is_admin(info.context.viewer)
+        ctx = info.context
         saved = await catalog.upsert_content(
-            info.context.repositories, [item.to_domain() for item in items]
+            ctx.access, ctx.repositories, [item.to_domain() for item in items]
         )
         return [ContentItem.from_domain(item) for item in saved]
 
-    @strawberry.mutation(description="Creates or replaces skills (admin); all or nothing.")
+    @strawberry.mutation(description="Creates or replaces skills (admins); all or nothing.")
     async def upsert_skills(self, info: Info, skills: list[SkillInput]) -> list[Skill]:
-        access.check_is_admin(info.context.viewer)
+        ctx = info.context
         saved = await catalog.upsert_skills(
-            info.context.repositories, [skill.to_domain() for skill in skills]
+            ctx.access, ctx.repositories, [skill.to_domain() for skill in skills]
         )
         return [Skill.from_domain(skill) for skill in saved]
+
+    @strawberry.mutation(description="Creates a group or changes its name or educators (admins).")
+    async def upsert_group(self, info: Info, input: GroupInput) -> Group:
+        ctx = info.context
+        saved = await groups.upsert_group(
+            ctx.access, ctx.repositories, input.to_domain(), now=ctx.now()
+        )
+        return Group.from_domain(saved)
+
+    @strawberry.mutation(
+        description="Deletes a group and its memberships (admins); false if there was none."
+    )
+    async def delete_group(self, info: Info, id: str) -> bool:
+        return await groups.delete_group(info.context.access, info.context.repositories, id)
+
+    @strawberry.mutation(
+        description="Adds learners (at most 1,000) to a group (admins, the group's educators)."
+    )
+    async def add_group_members(
+        self, info: Info, group_id: str, learner_ids: list[str]
+    ) -> GroupMembersPayload:
+        ctx = info.context
+        change = await groups.add_members(
+            ctx.access, ctx.repositories, group_id, learner_ids, now=ctx.now()
+        )
+        return GroupMembersPayload.from_domain(change)
+
+    @strawberry.mutation(
+        description="Removes learners (at most 1,000) from a group (admins, its educators)."
+    )
+    async def remove_group_members(
+        self, info: Info, group_id: str, learner_ids: list[str]
+    ) -> GroupMembersPayload:
+        ctx = info.context
+        change = await groups.remove_members(ctx.access, ctx.repositories, group_id, learner_ids)
+        return GroupMembersPayload.from_domain(change)
+
+    @strawberry.mutation(description="Makes a parent a guardian of a learner (admins).")
+    async def link_guardian(
+        self, info: Info, parent_id: str, learner_id: str
+    ) -> GuardianshipPayload:
+        ctx = info.context
+        changed = await groups.link_guardian(
+            ctx.access, ctx.repositories, parent_id, learner_id, now=ctx.now()
+        )
+        return GuardianshipPayload(
+            parent_id=parent_id, learner_id=learner_id, linked=True, changed=changed
+        )
+
+    @strawberry.mutation(description="Ends a parent's guardianship of a learner (admins).")
+    async def unlink_guardian(
+        self, info: Info, parent_id: str, learner_id: str
+    ) -> GuardianshipPayload:
+        ctx = info.context
+        changed = await groups.unlink_guardian(ctx.access, ctx.repositories, parent_id, learner_id)
+        return GuardianshipPayload(
+            parent_id=parent_id, learner_id=learner_id, linked=False, changed=changed
+        )
 
 
 @strawberry.type
@@ -209,11 +308,10 @@ class Subscription:
         self, info: Info, learner_id: str, after: strawberry.ID | None = None
     ) -> AsyncGenerator[AchievementUnlock, None]:
         try:
-            access.check_can_read_learner(info.context.viewer, learner_id)
             after_seq = None if after is None else unlock_seq(after, learner_id)
-            services = info.context.services
+            ctx = info.context
             unlocks = gamification.follow_unlocks(
-                services.repositories, services.feed, learner_id, after=after_seq
+                ctx.access, ctx.repositories, ctx.services.feed, learner_id, after=after_seq
             )
             async for unlock in unlocks:
                 yield AchievementUnlock.from_domain(unlock)
@@ -227,9 +325,9 @@ class Subscription:
         self, info: Info, learner_id: str
     ) -> AsyncGenerator[ContentProgress, None]:
         try:
-            access.check_can_read_learner(info.context.viewer, learner_id)
+            ctx = info.context
             async for progress in gamification.follow_progress(
-                info.context.services.feed, learner_id
+                ctx.access, ctx.services.feed, learner_id
             ):
                 yield ContentProgress.from_domain(progress)
         except DomainError as error:

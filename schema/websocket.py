@@ -1,7 +1,10 @@
 """The WebSocket side of the endpoint: strawberry's graphql-transport-ws handler, bounded."""
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 
 import strawberry
@@ -10,27 +13,48 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+
+from schema.authentication import Credentials, authenticate, authorization_of
+from schema.tokens import TokenVerifier
 
 log = logging.getLogger("cairn.http")
 
-ContextGetter = Callable[[Request | WebSocket], Awaitable[object]]
+ContextGetter = Callable[[Request | WebSocket], Awaitable[Credentials]]
+# Operations (subscriptions included) running at once on one WebSocket.
+MAX_OPERATIONS_PER_CONNECTION = 100
 
 
-class SubscriptionsApp(GraphQL[object, None]):
+@dataclass
+class _Connection:
+    """What this module tracks of one open WebSocket: whose it is, once `connection_init` said."""
+
+    viewer_id: str | None = None
+
+
+_CONNECTION: ContextVar[_Connection | None] = ContextVar("cairn_websocket", default=None)
+
+
+class SubscriptionsApp(GraphQL[Credentials, None]):
     """Strawberry's ASGI app, used for its graphql-transport-ws handler only.
 
     At most `max_connections` WebSockets are open at once in this process (more are refused
     before the handshake completes), and a client must send `connection_init` within
-    `init_timeout`, or be closed.
+    `init_timeout`, or be closed. The `Authorization` entry of the `connection_init` payload
+    says who the viewer is: an invalid token closes the connection (4403), as does a viewer's
+    connection beyond `max_per_viewer`; without a token, only introspection runs.
     """
 
     def __init__(
         self,
         schema: strawberry.Schema,
         context_getter: ContextGetter,
+        tokens: TokenVerifier,
         *,
         max_connections: int,
+        max_per_viewer: int,
         init_timeout: timedelta,
     ) -> None:
         super().__init__(
@@ -38,10 +62,14 @@ class SubscriptionsApp(GraphQL[object, None]):
             graphql_ide=None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=init_timeout,
+            max_subscriptions_per_connection=MAX_OPERATIONS_PER_CONNECTION,
         )
         self._context_getter = context_getter
+        self._tokens = tokens
         self._max_connections = max_connections
+        self._max_per_viewer = max_per_viewer
         self._open = 0
+        self._per_viewer: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -52,12 +80,36 @@ class SubscriptionsApp(GraphQL[object, None]):
             await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
             return
         self._open += 1
+        connection = _Connection()
+        token = _CONNECTION.set(connection)
         try:
             await super().__call__(scope, receive, send)
         finally:
+            _CONNECTION.reset(token)
             self._open -= 1
+            if connection.viewer_id is not None:
+                self._per_viewer[connection.viewer_id] -= 1
+                if self._per_viewer[connection.viewer_id] <= 0:
+                    del self._per_viewer[connection.viewer_id]
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> object:
+    ) -> Credentials:
         return await self._context_getter(request)
+
+    async def on_ws_connect(self, context: Credentials) -> UnsetType | dict[str, object] | None:
+        """Authenticates the connection from its `connection_init` payload."""
+        await authenticate(context, self._tokens, authorization_of(context.connection_params))
+        if context.credential_error is not None:
+            raise ConnectionRejectionError()
+        connection = _CONNECTION.get()
+        viewer_id = context.viewer.id
+        if connection is not None and viewer_id is not None:
+            if self._per_viewer[viewer_id] >= self._max_per_viewer:
+                log.warning(
+                    "WebSocket refused: %s has %d open already", viewer_id, self._max_per_viewer
+                )
+                raise ConnectionRejectionError()
+            self._per_viewer[viewer_id] += 1
+            connection.viewer_id = viewer_id
+        return await super().on_ws_connect(context)

@@ -6,8 +6,13 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.access import Role, Viewer
 from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
 from domain.events import EventDraft, EventType
+from persistence.loaders import Loaders
+from persistence.repositories import Repositories
+from resolvers.access import Access
+from schema.tokens import TokenSettings, TokenVerifier, issue_token
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -47,3 +52,25 @@ def draft(**overrides: Any) -> EventDraft:
     }
     values.update(overrides)
     return EventDraft(**values)
+
+
+ADMIN = Viewer("test-admin", frozenset({Role.ADMIN}))
+
+
+def admin(repositories: Repositories) -> Access:
+    """An administrator's access: everything allowed (the rules are tested on their own)."""
+    return Access(ADMIN, Loaders(repositories))
+
+
+def viewer(user_id: str, *roles: Role) -> Viewer:
+    return Viewer(user_id, frozenset(roles))
+
+
+TEST_SECRET = "cairn-tests-only-shared-secret-0123456789"
+TOKENS = TokenVerifier(TokenSettings(secret=TEST_SECRET))
+
+
+def bearer(subject: str, *roles: Role, ttl_seconds: int = 3600) -> str:
+    """An `Authorization` value for a token the test verifier (`TOKENS`) accepts."""
+    token = issue_token(TEST_SECRET, subject=subject, roles=roles, ttl_seconds=ttl_seconds)
+    return f"Bearer {token}"

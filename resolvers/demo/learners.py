@@ -78,3 +78,13 @@ PROFILES: tuple[DemoLearner, ...] = (
         growth=0.12,
     ),
 )
+
+
+# People around the learners, for the access rules: a parent of two of them, the educator
+# teaching all four, and an administrator. Tokens for them are printed by `make run`.
+PARENT = "demo-parent"
+EDUCATOR = "demo-educator"
+ADMIN = "demo-admin"
+CLASS = "demo-class"
+CLASS_NAME = "Cloud certifications, evening class"
+CHILDREN = ("demo-ada", "demo-grace")

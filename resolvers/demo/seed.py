@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import TypeVar
 
 from domain.events import MAX_BATCH, EventDraft, fingerprint
+from domain.groups import GroupChanges
 from domain.learners import LearnerChanges
 from persistence.repositories import Repositories
+from resolvers.access import Access
 from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
 from resolvers.demo.catalog import CONTENT, SKILLS
-from resolvers.demo.learners import PROFILES
+from resolvers.demo.learners import CHILDREN, CLASS, CLASS_NAME, EDUCATOR, PARENT, PROFILES
 from resolvers.demo.simulator import demo_events
+from resolvers.groups import add_members, link_guardian, upsert_group
 from resolvers.learners import upsert_learner
 from resolvers.recording import Recorder
 
@@ -39,13 +42,15 @@ async def seed_demo(
         raise ValueError("now must be timezone-aware")
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
+    access = Access.system(repos)
     for skills in _chunks(SKILLS, MAX_UPSERT):
-        await upsert_skills(repos, skills)
+        await upsert_skills(access, repos, skills)
     for items in _chunks(CONTENT, MAX_UPSERT):
-        await upsert_content(repos, items)
+        await upsert_content(access, repos, items)
     # Before the events: a learner first seen through an event would get UTC days.
     for profile in PROFILES:
-        await upsert_learner(repos, LearnerChanges.replacing(profile.learner))
+        await upsert_learner(access, repos, LearnerChanges.replacing(profile.learner))
+    await _relationships(access, repos, now=now)
 
     histories = demo_events(now=now, weeks=weeks, seed=seed)
     await _check_same_story(repos, histories)
@@ -70,6 +75,16 @@ async def seed_demo(
         events=sum(len(drafts) for drafts in histories.values()),
         recorded=recorded,
     )
+
+
+async def _relationships(access: Access, repos: Repositories, *, now: datetime) -> None:
+    """The demo parent's children and the demo educator's class of all four learners."""
+    for child in CHILDREN:
+        await link_guardian(access, repos, PARENT, child, now=now)
+    group = GroupChanges(CLASS, name=CLASS_NAME, educator_ids=frozenset({EDUCATOR}))
+    await upsert_group(access, repos, group, now=now)
+    learners = [profile.learner.id for profile in PROFILES]
+    await add_members(access, repos, CLASS, learners, now=now)
 
 
 async def _check_same_story(repos: Repositories, histories: dict[str, list[EventDraft]]) -> None:

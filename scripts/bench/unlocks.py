@@ -17,7 +17,7 @@ from domain.catalog import ContentItem, ContentKind
 from persistence.topics import UNLOCKS_FEED
 from resolvers.services import utc_now
 from schema.context import new_context
-from scripts.bench.common import QUICK, RECORD_EVENT, Bench, ms, percentile
+from scripts.bench.common import BENCH_VIEWER, QUICK, RECORD_EVENT, Bench, ms, percentile
 
 UNLOCKED = """
 subscription($learnerId: String!) {
@@ -85,7 +85,7 @@ async def _latency_run(bench: Bench, subscribers: int) -> list[float]:
         results = await bench.schema.subscribe(
             UNLOCKED,
             variable_values={"learnerId": learner_id},
-            context_value=new_context(bench.services),
+            context_value=new_context(bench.services, BENCH_VIEWER),
         )
         assert not isinstance(results, strawberry.types.ExecutionResult)
         async for result in results:

@@ -16,7 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from domain.access import Role
+from tests.factories import TEST_SECRET, bearer
+
 ROOT = Path(__file__).resolve().parents[2]
+# What the tests' clients send: an administrator's token, signed with the service's secret.
+ADMIN_AUTH = {"Authorization": bearer("e2e-admin", Role.ADMIN)}
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ def start_service(
         "CAIRN_DATA_DIR": str(data_dir),
         "CAIRN_DATABASE": database,
         "CAIRN_LOG_LEVEL": "warning",
+        "CAIRN_JWT_SECRET": TEST_SECRET,
         **(env or {}),
     }
     external = os.environ.get("CAIRN_TEST_MONGODB_URI")

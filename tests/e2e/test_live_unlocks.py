@@ -14,6 +14,7 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
 from tests.e2e.conftest import (
+    ADMIN_AUTH,
     Service,
     live_subscribers,
     start_service,
@@ -74,7 +75,9 @@ def two_services(
 
 @pytest.fixture
 async def writer(two_services: tuple[Service, Service]) -> AsyncIterator[Any]:
-    async with Client(transport=HTTPXAsyncTransport(url=two_services[0].graphql)) as session:
+    async with Client(
+        transport=HTTPXAsyncTransport(url=two_services[0].graphql, headers=ADMIN_AUTH)
+    ) as session:
         await session.execute(CATALOG)
         yield session
 
@@ -92,7 +95,9 @@ def record(learner_id: str, event_id: str, **fields: object) -> GraphQLRequest:
 
 def subscriber(service: Service) -> Client:
     transport = WebsocketsTransport(
-        url=service.websocket, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+        url=service.websocket,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload=ADMIN_AUTH,
     )
     return Client(transport=transport)
 

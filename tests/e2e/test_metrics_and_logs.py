@@ -18,7 +18,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.websockets import WebsocketsTransport
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import Service, start_service, stop_service
+from tests.e2e.conftest import ADMIN_AUTH, Service, start_service, stop_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -129,7 +129,7 @@ async def eventually(
 
 async def test_metrics_are_served_in_the_prometheus_text_format(running: Running) -> None:
     service = running.service
-    async with httpx.AsyncClient(base_url=service.url) as http:
+    async with httpx.AsyncClient(base_url=service.url, headers=ADMIN_AUTH) as http:
         assert (await post(http, CATALOG)).status_code == 200
         await post(http, RECORD, input=event("m-1"))
         await post(http, RECORD, input=event("m-1"))  # replayed
@@ -170,9 +170,11 @@ async def test_a_live_subscriber_shows_in_the_gauge_and_gets_an_access_line(
 ) -> None:
     service = running.service
     transport = WebsocketsTransport(
-        url=service.websocket, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+        url=service.websocket,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload=ADMIN_AUTH,
     )
-    async with httpx.AsyncClient(base_url=service.url) as http:
+    async with httpx.AsyncClient(base_url=service.url, headers=ADMIN_AUTH) as http:
         await post(http, CATALOG)
 
         def subscribers(count: int) -> Callable[[], Awaitable[bool]]:
@@ -223,7 +225,7 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 async def test_the_logs_are_json_lines_carrying_the_request_id(running: Running) -> None:
     service = running.service
-    async with httpx.AsyncClient(base_url=service.url) as http:
+    async with httpx.AsyncClient(base_url=service.url, headers=ADMIN_AUTH) as http:
         await post(http, CATALOG)
         ok = await post(http, 'query Mine { learner(id: "obs-ada") { id } }', "e2e-json-1")
         bad = await post(http, RECORD, "e2e-json-2", input=event("j-1", contentId="obs-nope"))

@@ -13,7 +13,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.e2e.conftest import Service, live_subscribers, wait_for_subscribers
+from tests.e2e.conftest import ADMIN_AUTH, Service, live_subscribers, wait_for_subscribers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -46,7 +46,9 @@ PROGRESS = gql(
 
 @pytest.fixture
 async def client(service: Service) -> AsyncIterator[Any]:
-    async with Client(transport=HTTPXAsyncTransport(url=service.graphql)) as session:
+    async with Client(
+        transport=HTTPXAsyncTransport(url=service.graphql, headers=ADMIN_AUTH)
+    ) as session:
         await session.execute(CATALOG)
         yield session
 
@@ -75,7 +77,9 @@ async def test_a_subscriber_over_websocket_sees_progress_after_an_event(
     service: Service, client: Any
 ) -> None:
     transport = WebsocketsTransport(
-        url=service.websocket, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+        url=service.websocket,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload=ADMIN_AUTH,
     )
     async with Client(transport=transport) as live:
         updates = live.subscribe(
@@ -102,7 +106,7 @@ async def test_a_subscriber_over_websocket_sees_progress_after_an_event(
 
 
 async def test_graphiql_and_every_asset_it_loads_are_served_locally(service: Service) -> None:
-    async with httpx.AsyncClient(base_url=service.url) as http:
+    async with httpx.AsyncClient(base_url=service.url, headers=ADMIN_AUTH) as http:
         page = await http.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 200
         assert "graphiql" in page.text.lower()
@@ -115,7 +119,7 @@ async def test_graphiql_and_every_asset_it_loads_are_served_locally(service: Ser
 
 
 async def test_the_http_endpoint_follows_graphql_over_http(service: Service) -> None:
-    async with httpx.AsyncClient(base_url=service.url) as http:
+    async with httpx.AsyncClient(base_url=service.url, headers=ADMIN_AUTH) as http:
         mutation_over_get = await http.get(
             "/graphql", params={"query": "mutation { upsertSkills(skills: []) { skillId } }"}
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Service, start_service, stop_service
+from tests.e2e.conftest import ADMIN_AUTH, Service, start_service, stop_service
 
 pytestmark = [
     pytest.mark.e2e,
@@ -66,7 +66,12 @@ def wait_until(condition: Callable[[], bool], *, within: float, what: str) -> fl
 
 
 def graphql(service: Service, query: str, **variables: object) -> httpx.Response:
-    return httpx.post(service.graphql, json={"query": query, "variables": variables}, timeout=15)
+    return httpx.post(
+        service.graphql,
+        json={"query": query, "variables": variables},
+        headers=ADMIN_AUTH,
+        timeout=15,
+    )
 
 
 def status_of(url: str) -> int:

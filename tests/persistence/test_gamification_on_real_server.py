@@ -8,7 +8,7 @@ import pytest
 
 from domain.events import EventType
 from resolvers.gamification import award_points, follow_unlocks
-from tests.factories import NOW, content_item, draft, skill
+from tests.factories import NOW, admin, content_item, draft, skill
 from tests.persistence.conftest import RealServer
 
 pytestmark = [pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
@@ -77,7 +77,9 @@ async def test_a_resuming_subscriber_gets_what_it_missed_then_live_unlocks_once(
     )
 
     received = []
-    unlocks = follow_unlocks(real.repositories, real.feed, "ada", after=first.seq)
+    unlocks = follow_unlocks(
+        admin(real.repositories), real.repositories, real.feed, "ada", after=first.seq
+    )
     received.append(await asyncio.wait_for(anext(unlocks), timeout=10))
     later = [
         draft(event_id=f"c{n}", content_id=f"item-{n}", type=EventType.COMPLETED, score=None)
@@ -98,12 +100,12 @@ async def test_award_points_is_atomic_with_its_ledger_entry(real: RealServer) ->
     awards = await asyncio.gather(
         *(
             award_points(
+                admin(real.repositories),
                 real.recorder.runner,
                 learner_id="ada",
                 award_id=f"award-{n}",
                 amount=5,
                 reason="helped a peer",
-                awarded_by="coach",
                 now=NOW,
             )
             for n in range(10)

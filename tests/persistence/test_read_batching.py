@@ -8,7 +8,7 @@ from domain.events import EventType
 from resolvers.services import Services
 from schema import build_schema
 from schema.context import new_context
-from tests.factories import NOW, content_item, draft, skill
+from tests.factories import ADMIN, NOW, content_item, draft, skill
 from tests.persistence.conftest import RealServer
 
 pytestmark = [pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
@@ -42,7 +42,7 @@ async def commands_for(real: RealServer, learner_ids: list[str]) -> int:
     # Every field of 200 learners is well over the default cost limit: allowed here, where
     # batching is what is measured.
     result = await build_schema(max_query_cost=1_000_000).execute(
-        QUERY, variable_values={"ids": learner_ids}, context_value=new_context(services)
+        QUERY, variable_values={"ids": learner_ids}, context_value=new_context(services, ADMIN)
     )
     assert result.errors is None
     assert result.data is not None

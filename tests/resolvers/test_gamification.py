@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from domain.access import Role
 from domain.achievements import AchievementDefinition, RuleType, Unlock
 from domain.dashboard import RecommendationKind
 from domain.errors import IdempotencyConflict, InvalidInput, NotFound
@@ -26,6 +27,7 @@ from persistence.indexes import ensure_indexes
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
 from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
+from resolvers.access import Access
 from resolvers.gamification import (
     GamificationSettings,
     PointsAward,
@@ -42,7 +44,7 @@ from resolvers.gamification import (
 )
 from resolvers.learners import upsert_learner
 from resolvers.recording import Recorder
-from tests.factories import content_item, draft, skill
+from tests.factories import admin, content_item, draft, skill, viewer
 from tests.fakes import mongomock_database
 
 T = TypeVar("T")
@@ -119,7 +121,9 @@ async def three_days(recorder: Recorder) -> None:
 
 
 async def test_a_learner_without_events_has_no_streak(repositories: Repositories) -> None:
-    streak = await streak_of(loaders(repositories), ADA, now=on(10), settings=SETTINGS)
+    streak = await streak_of(
+        admin(repositories), loaders(repositories), ADA, now=on(10), settings=SETTINGS
+    )
 
     assert streak == Streak(current=0, longest=0, last_active=None, active_today=False)
 
@@ -128,7 +132,9 @@ async def test_a_learner_without_events_has_no_streak(repositories: Repositories
 async def test_three_days_in_a_row_up_to_today_are_a_current_streak_not_at_risk(
     repositories: Repositories,
 ) -> None:
-    streak = await streak_of(loaders(repositories), ADA, now=on(10, 20), settings=SETTINGS)
+    streak = await streak_of(
+        admin(repositories), loaders(repositories), ADA, now=on(10, 20), settings=SETTINGS
+    )
 
     assert streak == Streak(
         current=3, longest=3, last_active=date(2026, 3, 10), active_today=True, at_risk=False
@@ -139,9 +145,13 @@ async def test_three_days_in_a_row_up_to_today_are_a_current_streak_not_at_risk(
 async def test_the_next_evening_without_activity_the_streak_is_at_risk_from_the_chosen_hour(
     repositories: Repositories,
 ) -> None:
-    default = await streak_of(loaders(repositories), ADA, now=on(11, 19), settings=SETTINGS)
+    default = await streak_of(
+        admin(repositories), loaders(repositories), ADA, now=on(11, 19), settings=SETTINGS
+    )
     later_hour = GamificationSettings(at_risk_hour=20)
-    lenient = await streak_of(loaders(repositories), ADA, now=on(11, 19), settings=later_hour)
+    lenient = await streak_of(
+        admin(repositories), loaders(repositories), ADA, now=on(11, 19), settings=later_hour
+    )
 
     assert (default.current, default.active_today, default.at_risk) == (3, False, True)
     assert (lenient.current, lenient.at_risk) == (3, False)
@@ -151,7 +161,9 @@ async def test_the_next_evening_without_activity_the_streak_is_at_risk_from_the_
 async def test_a_day_without_activity_ends_the_streak_but_not_the_longest(
     repositories: Repositories,
 ) -> None:
-    streak = await streak_of(loaders(repositories), ADA, now=on(12, 9), settings=SETTINGS)
+    streak = await streak_of(
+        admin(repositories), loaders(repositories), ADA, now=on(12, 9), settings=SETTINGS
+    )
 
     assert (streak.current, streak.longest, streak.last_active) == (0, 3, date(2026, 3, 10))
 
@@ -159,11 +171,15 @@ async def test_a_day_without_activity_ends_the_streak_but_not_the_longest(
 async def test_the_streak_follows_the_learners_local_days(
     repositories: Repositories, recorder: Recorder
 ) -> None:
-    await upsert_learner(repositories, LearnerChanges(id="ada", time_zone="Asia/Tokyo"))
+    await upsert_learner(
+        admin(repositories), repositories, LearnerChanges(id="ada", time_zone="Asia/Tokyo")
+    )
     await record(recorder, draft(occurred_at=on(10, 9)))  # 18:00 on the 10th in Tokyo
 
     # 16:00 UTC on the 10th is 01:00 on the 11th in Tokyo: a new day, not yet at risk.
-    streak = await streak_of(loaders(repositories), TOKYO_ADA, now=on(10, 16), settings=SETTINGS)
+    streak = await streak_of(
+        admin(repositories), loaders(repositories), TOKYO_ADA, now=on(10, 16), settings=SETTINGS
+    )
 
     assert streak == Streak(
         current=1, longest=1, last_active=date(2026, 3, 10), active_today=False, at_risk=False
@@ -174,7 +190,7 @@ async def test_the_streak_follows_the_learners_local_days(
 
 
 async def test_a_learner_without_points_is_at_the_first_level(repositories: Repositories) -> None:
-    level = await level_of(loaders(repositories), "ada", SETTINGS)
+    level = await level_of(admin(repositories), loaders(repositories), "ada", SETTINGS)
 
     assert (level.number, level.name, level.points, level.next_level_at) == (1, "Novice", 0, 101)
 
@@ -183,9 +199,9 @@ async def test_a_learner_without_points_is_at_the_first_level(repositories: Repo
 async def test_the_level_follows_the_points_earned(
     repositories: Repositories, recorder: Recorder
 ) -> None:
-    before = await level_of(loaders(repositories), "ada", SETTINGS)
+    before = await level_of(admin(repositories), loaders(repositories), "ada", SETTINGS)
     await award(recorder, amount=500)
-    after = await level_of(loaders(repositories), "ada", SETTINGS)
+    after = await level_of(admin(repositories), loaders(repositories), "ada", SETTINGS)
 
     assert (before.name, before.points, before.points_to_next) == ("Novice", 45, 56)
     assert (after.number, after.name, after.points) == (3, "Scholar", 545)
@@ -195,7 +211,9 @@ async def test_the_level_follows_the_points_earned(
 async def test_the_level_bands_come_from_the_settings(repositories: Repositories) -> None:
     bands = (LevelBand("Bronze", 0), LevelBand("Silver", 40))
 
-    level = await level_of(loaders(repositories), "ada", GamificationSettings(levels=bands))
+    level = await level_of(
+        admin(repositories), loaders(repositories), "ada", GamificationSettings(levels=bands)
+    )
 
     assert (level.number, level.name, level.next_level_at) == (2, "Silver", None)
 
@@ -206,7 +224,7 @@ async def test_the_level_bands_come_from_the_settings(repositories: Repositories
 async def test_a_new_learner_sees_every_achievement_locked_at_zero(
     repositories: Repositories,
 ) -> None:
-    statuses = await achievements_of(loaders(repositories), "ada")
+    statuses = await achievements_of(admin(repositories), loaders(repositories), "ada")
 
     stored = await repositories.achievements.all()
     assert [status.definition for status in statuses] == stored
@@ -219,7 +237,10 @@ async def test_a_new_learner_sees_every_achievement_locked_at_zero(
 async def test_achievements_show_the_unlocks_and_the_progress_towards_the_rest(
     repositories: Repositories,
 ) -> None:
-    statuses = {s.definition.key: s for s in await achievements_of(loaders(repositories), "ada")}
+    statuses = {
+        s.definition.key: s
+        for s in await achievements_of(admin(repositories), loaders(repositories), "ada")
+    }
 
     unlocked = {key: s.unlock for key, s in statuses.items() if s.unlock is not None}
     assert {key: unlock.seq for key, unlock in unlocked.items()} == {
@@ -236,9 +257,11 @@ async def test_achievements_show_the_unlocks_and_the_progress_towards_the_rest(
 async def test_an_achievement_added_by_an_admin_is_listed_for_every_learner(
     repositories: Repositories,
 ) -> None:
-    await upsert_achievement(repositories, definition("early-bird", threshold=2))
+    await upsert_achievement(
+        admin(repositories), repositories, definition("early-bird", threshold=2)
+    )
 
-    statuses = await achievements_of(loaders(repositories), "grace")
+    statuses = await achievements_of(admin(repositories), loaders(repositories), "grace")
 
     [added] = [s for s in statuses if s.definition.key == "early-bird"]
     assert (added.unlock, added.progress.target) == (None, 2)
@@ -254,8 +277,8 @@ async def test_the_points_history_is_the_ledger_newest_first_up_to_first(
     await award(recorder, award_id="a-1", amount=7, now=on(20))
     await award(recorder, award_id="a-2", amount=9, now=on(21))
 
-    everything = await points_history(repositories, "ada", first=100)
-    newest = await points_history(repositories, "ada", first=2)
+    everything = await points_history(admin(repositories), repositories, "ada", first=100)
+    newest = await points_history(admin(repositories), repositories, "ada", first=2)
 
     assert [(e.amount, e.source, e.at) for e in everything] == [
         (9, PointsSource.MANUAL, on(21)),
@@ -265,7 +288,7 @@ async def test_the_points_history_is_the_ledger_newest_first_up_to_first(
         (10, PointsSource.ACHIEVEMENT, on(8)),
     ]
     assert newest == everything[:2]
-    assert await points_history(repositories, "grace", first=10) == []
+    assert await points_history(admin(repositories), repositories, "grace", first=10) == []
 
 
 @pytest.mark.parametrize("first", [101, -1])
@@ -273,7 +296,7 @@ async def test_the_points_history_refuses_a_size_outside_0_to_100_naming_first(
     repositories: Repositories, first: int
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
-        await points_history(repositories, "ada", first=first)
+        await points_history(admin(repositories), repositories, "ada", first=first)
 
     assert raised.value.field == "first"
 
@@ -289,11 +312,13 @@ async def award(recorder: Recorder, **overrides: Any) -> PointsAward:
         "award_id": "award-1",
         "amount": 50,
         "reason": "helped a peer",
-        "awarded_by": "coach",
         "now": AWARDED_AT,
     }
     values.update(overrides)
-    return await award_points(recorder.runner, **values)
+    coach = viewer(values.pop("awarded_by", "coach"), Role.ADMIN)
+    return await award_points(
+        Access(coach, Loaders(recorder.repositories)), recorder.runner, **values
+    )
 
 
 async def points_of(repositories: Repositories, learner_id: str = "ada") -> int | None:
@@ -365,7 +390,7 @@ async def test_an_award_to_an_unknown_learner_is_not_found_and_stores_nothing(
     assert await repositories.points.recent("nobody", 10) == []
     assert (await repositories.learners.find_by_ids(["nobody"])) == {}
     # The refused award left its id free: once the learner exists, it is a first award.
-    await upsert_learner(repositories, LearnerChanges(id="nobody"))
+    await upsert_learner(admin(repositories), repositories, LearnerChanges(id="nobody"))
     assert not (await award(recorder, learner_id="nobody")).replayed
 
 
@@ -394,13 +419,13 @@ async def test_a_bad_award_is_refused_naming_the_field_and_stores_nothing(
 async def test_an_award_to_a_learner_without_events_starts_their_points(
     repositories: Repositories, recorder: Recorder
 ) -> None:
-    await upsert_learner(repositories, LearnerChanges(id="grace"))
+    await upsert_learner(admin(repositories), repositories, LearnerChanges(id="grace"))
 
     result = await award(recorder, learner_id="grace", amount=120)
 
     assert result.total == 120
     assert await points_of(repositories, "grace") == 120
-    level = await level_of(loaders(repositories), "grace", SETTINGS)
+    level = await level_of(admin(repositories), loaders(repositories), "grace", SETTINGS)
     assert (level.name, level.points) == ("Apprentice", 120)
 
 
@@ -408,7 +433,7 @@ async def test_award_ids_are_per_learner_and_different_ids_add_up(
     repositories: Repositories, recorder: Recorder
 ) -> None:
     for learner_id in ("ada", "grace"):
-        await upsert_learner(repositories, LearnerChanges(id=learner_id))
+        await upsert_learner(admin(repositories), repositories, LearnerChanges(id=learner_id))
 
     await award(recorder, learner_id="ada", award_id="a-1", amount=10)
     await award(recorder, learner_id="ada", award_id="a-2", amount=20)
@@ -428,6 +453,7 @@ async def test_a_new_achievement_is_stored_trimmed_and_returned_as_stored(
     repositories: Repositories,
 ) -> None:
     returned = await upsert_achievement(
+        admin(repositories),
         repositories,
         definition("saa-five", RuleType.COMPLETIONS, title="  SAA Explorer ", certification="SAA"),
     )
@@ -442,7 +468,9 @@ async def test_an_achievement_for_a_certification_without_content_is_refused_and
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
         await upsert_achievement(
-            repositories, definition("dva-five", RuleType.COMPLETIONS, certification="DVA")
+            admin(repositories),
+            repositories,
+            definition("dva-five", RuleType.COMPLETIONS, certification="DVA"),
         )
 
     assert raised.value.field == "input.certification"
@@ -462,7 +490,9 @@ async def test_an_invalid_achievement_is_refused_naming_the_field_and_not_stored
     repositories: Repositories, overrides: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
-        await upsert_achievement(repositories, definition("broken", **overrides))
+        await upsert_achievement(
+            admin(repositories), repositories, definition("broken", **overrides)
+        )
 
     assert raised.value.field == field
     assert "broken" not in {d.key for d in await repositories.achievements.all()}
@@ -473,7 +503,7 @@ async def test_an_edited_achievement_replaces_the_old_definition_and_survives_re
 ) -> None:
     edited = definition("first-event", title="Hello!", points=25)
 
-    await upsert_achievement(repositories, edited)
+    await upsert_achievement(admin(repositories), repositories, edited)
     await install_default_achievements(repositories)
 
     stored = {d.key: d for d in await repositories.achievements.all()}
@@ -501,6 +531,7 @@ async def test_a_learner_who_meets_a_new_achievement_unlocks_it_with_the_next_ev
         recorder, draft(type=EventType.COMPLETED, content_id="saa-s3-1", occurred_at=on(8))
     )
     await upsert_achievement(
+        admin(repositories),
         repositories,
         definition("saa-one", RuleType.COMPLETIONS, points=20, certification="SAA"),
     )
@@ -512,7 +543,7 @@ async def test_a_learner_who_meets_a_new_achievement_unlocks_it_with_the_next_ev
     assert [unlock.key for unlock in result.unlocks] == ["saa-one"]
     [status] = [
         s
-        for s in await achievements_of(loaders(repositories), "ada")
+        for s in await achievements_of(admin(repositories), loaders(repositories), "ada")
         if s.definition.key == "saa-one"
     ]
     assert status.unlock is not None and status.unlock.certification == "SAA"
@@ -527,7 +558,9 @@ async def test_the_dashboard_of_a_learner_with_three_days_of_events(
 ) -> None:
     now = on(10, 20)
 
-    board = await dashboard(loaders(repositories), ADA, now=now, settings=SETTINGS)
+    board = await dashboard(
+        admin(repositories), loaders(repositories), ADA, now=now, settings=SETTINGS
+    )
 
     assert (board.learner, board.generated_at) == (ADA, now)
     overall = board.overall
@@ -567,7 +600,11 @@ async def test_the_dashboard_of_a_new_learner_is_empty_and_suggests_starting_a_s
     late_evening_utc = on(10, 23, 30)  # already the 11th in Tokyo
 
     board = await dashboard(
-        loaders(repositories), TOKYO_ADA, now=late_evening_utc, settings=SETTINGS
+        admin(repositories),
+        loaders(repositories),
+        TOKYO_ADA,
+        now=late_evening_utc,
+        settings=SETTINGS,
     )
 
     assert (board.overall.total_events, board.overall.average_score) == (0, None)
@@ -584,14 +621,18 @@ async def test_the_dashboard_shows_the_five_most_recent_achievements_newest_firs
     repositories: Repositories, recorder: Recorder
 ) -> None:
     for n in range(2, 8):
-        await upsert_achievement(repositories, definition(f"events-{n}", threshold=n))
+        await upsert_achievement(
+            admin(repositories), repositories, definition(f"events-{n}", threshold=n)
+        )
     views = [
         draft(type=EventType.VIEWED, score=None, occurred_at=on(10, 9, minute))
         for minute in range(7)
     ]
     await record(recorder, *views)
 
-    board = await dashboard(loaders(repositories), ADA, now=on(10, 20), settings=SETTINGS)
+    board = await dashboard(
+        admin(repositories), loaders(repositories), ADA, now=on(10, 20), settings=SETTINGS
+    )
 
     assert [(u.key, u.seq) for u in board.recent_achievements] == [
         ("events-7", 7),
@@ -606,9 +647,16 @@ async def test_the_dashboard_shows_the_five_most_recent_achievements_newest_firs
 async def test_a_dashboard_without_trend_detail_keeps_the_daily_totals_only(
     repositories: Repositories,
 ) -> None:
-    detailed = await dashboard(loaders(repositories), ADA, now=on(10, 20), settings=SETTINGS)
+    detailed = await dashboard(
+        admin(repositories), loaders(repositories), ADA, now=on(10, 20), settings=SETTINGS
+    )
     plain = await dashboard(
-        loaders(repositories), ADA, now=on(10, 20), settings=SETTINGS, trend_detail=False
+        admin(repositories),
+        loaders(repositories),
+        ADA,
+        now=on(10, 20),
+        settings=SETTINGS,
+        trend_detail=False,
     )
 
     assert set(detailed.trend[-1].by_category) == {"S3"}
@@ -635,7 +683,9 @@ async def subscribed(feed: Feed, topic: Topic[Any], key: str) -> None:
 async def counting_events(repositories: Repositories) -> None:
     """Extra achievements that unlock one by one: the n-th event unlocks `events-n`."""
     for n in range(2, 10):
-        await upsert_achievement(repositories, definition(f"events-{n}", threshold=n))
+        await upsert_achievement(
+            admin(repositories), repositories, definition(f"events-{n}", threshold=n)
+        )
 
 
 def view(minute: int, learner_id: str = "ada") -> EventDraft:
@@ -650,7 +700,9 @@ async def test_a_resuming_follower_gets_the_missed_unlocks_in_order_then_live_on
 ) -> None:
     await record(recorder, view(0), view(1), view(2))  # first-event, events-2, events-3
 
-    async with contextlib.aclosing(follow_unlocks(repositories, feed, "ada", after=1)) as follower:
+    async with contextlib.aclosing(
+        follow_unlocks(admin(repositories), repositories, feed, "ada", after=1)
+    ) as follower:
         missed = [await next_of(follower), await next_of(follower)]
         await record(recorder, view(3))
         live = await next_of(follower)
@@ -667,7 +719,9 @@ async def test_an_unlock_seen_both_in_the_catch_up_and_live_is_delivered_once(
     await record(recorder, view(0), view(1), view(2))
     stored = sorted((await repositories.unlocks.for_learners(["ada"]))["ada"], key=lambda u: u.seq)
 
-    async with contextlib.aclosing(follow_unlocks(repositories, feed, "ada", after=0)) as follower:
+    async with contextlib.aclosing(
+        follow_unlocks(admin(repositories), repositories, feed, "ada", after=0)
+    ) as follower:
         received = [await next_of(follower)]  # the live subscription is open from here on
         for unlock in stored:  # as if each had committed while the catch-up was read
             feed.publish(UNLOCKS_FEED, "ada", unlock)
@@ -685,7 +739,7 @@ async def test_a_follower_without_after_gets_only_live_unlocks_of_its_learner(
     await record(recorder, view(0), view(1))
 
     async with contextlib.aclosing(
-        follow_unlocks(repositories, feed, "ada", after=None)
+        follow_unlocks(admin(repositories), repositories, feed, "ada", after=None)
     ) as follower:
         first = asyncio.create_task(next_of(follower))
         await subscribed(feed, UNLOCKS_FEED, "ada")
@@ -703,7 +757,9 @@ async def test_a_follower_that_falls_behind_is_refused_naming_after(
     too_many: list[Unlock] = [replace(stored, seq=n) for n in range(2, QUEUE_SIZE + 20)]
 
     received: list[int] = []
-    async with contextlib.aclosing(follow_unlocks(repositories, feed, "ada", after=0)) as follower:
+    async with contextlib.aclosing(
+        follow_unlocks(admin(repositories), repositories, feed, "ada", after=0)
+    ) as follower:
         received.append((await next_of(follower)).seq)
         for unlock in too_many:
             feed.publish(UNLOCKS_FEED, "ada", unlock)
@@ -718,7 +774,9 @@ async def test_a_follower_that_falls_behind_is_refused_naming_after(
 async def test_a_progress_follower_gets_each_change_to_the_learners_progress(
     recorder: Recorder, feed: Feed
 ) -> None:
-    async with contextlib.aclosing(follow_progress(feed, "ada")) as follower:
+    async with contextlib.aclosing(
+        follow_progress(admin(recorder.repositories), feed, "ada")
+    ) as follower:
         first = asyncio.create_task(next_of(follower))
         await subscribed(feed, PROGRESS_UPDATES, "ada")
         await record(recorder, draft(learner_id="grace", occurred_at=on(10, 8)))
@@ -740,7 +798,9 @@ async def test_a_progress_follower_gets_each_change_to_the_learners_progress(
 async def test_a_batch_touching_an_item_twice_sends_its_final_state_once(
     recorder: Recorder, feed: Feed
 ) -> None:
-    async with contextlib.aclosing(follow_progress(feed, "ada")) as follower:
+    async with contextlib.aclosing(
+        follow_progress(admin(recorder.repositories), feed, "ada")
+    ) as follower:
         first = asyncio.create_task(next_of(follower))
         await subscribed(feed, PROGRESS_UPDATES, "ada")
         await record(

@@ -11,7 +11,7 @@ from domain.learners import LearnerChanges
 from persistence.repositories import Repositories
 from resolvers.learners import upsert_learner
 from resolvers.recording import Recorder
-from tests.factories import NOW, content_item, draft, skill
+from tests.factories import NOW, admin, content_item, draft, skill
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +54,9 @@ async def test_a_display_name_with_a_lone_surrogate_is_refused_by_name(
     repositories: Repositories,
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
-        await upsert_learner(repositories, LearnerChanges(id="ada", display_name="Ada \ud83d"))
+        await upsert_learner(
+            admin(repositories), repositories, LearnerChanges(id="ada", display_name="Ada \ud83d")
+        )
 
     assert raised.value.field == "input.displayName"
     assert await repositories.learners.find_by_ids(["ada"]) == {}

@@ -27,7 +27,7 @@ from resolvers.reading import (
     skills_of,
 )
 from resolvers.recording import Recorder
-from tests.factories import NOW, content_item, draft, skill
+from tests.factories import NOW, admin, content_item, draft, skill
 
 ANY = ProgressFilter()
 UTC_ADA = Learner(id="ada")
@@ -78,7 +78,7 @@ async def record(recorder: Recorder, *drafts: EventDraft, received_at: datetime 
 async def test_analytics_of_a_learner_without_events_are_empty_against_the_whole_catalog(
     repositories: Repositories,
 ) -> None:
-    assert await analytics_for(loaders(repositories), "nobody") == Analytics(
+    assert await analytics_for(admin(repositories), loaders(repositories), "nobody") == Analytics(
         certification=None,
         content_viewed=0,
         questions_answered=0,
@@ -111,7 +111,7 @@ async def history(recorder: Recorder) -> None:
 async def test_analytics_add_up_what_the_recorded_events_imply(
     repositories: Repositories,
 ) -> None:
-    overall = await analytics_for(loaders(repositories), "ada")
+    overall = await analytics_for(admin(repositories), loaders(repositories), "ada")
 
     assert overall.certification is None
     assert (overall.content_viewed, overall.questions_answered, overall.items_completed) == (
@@ -129,8 +129,8 @@ async def test_analytics_add_up_what_the_recorded_events_imply(
 async def test_analytics_of_a_certification_count_only_its_items_against_its_catalog(
     repositories: Repositories,
 ) -> None:
-    saa = await analytics_for(loaders(repositories), "ada", "SAA")
-    ccp = await analytics_for(loaders(repositories), "ada", "CCP")
+    saa = await analytics_for(admin(repositories), loaders(repositories), "ada", "SAA")
+    ccp = await analytics_for(admin(repositories), loaders(repositories), "ada", "CCP")
 
     assert (saa.certification, saa.content_viewed, saa.items_completed) == ("SAA", 2, 1)
     assert saa.average_score == pytest.approx(80.0)
@@ -146,8 +146,10 @@ async def test_analytics_of_one_learner_leave_out_the_others(
 ) -> None:
     await record(recorder, draft(learner_id="grace", score=0.1, occurred_at=minutes_ago(5)))
 
-    assert (await analytics_for(loaders(repositories), "ada")).total_events == 3
-    grace = await analytics_for(loaders(repositories), "grace")
+    assert (
+        await analytics_for(admin(repositories), loaders(repositories), "ada")
+    ).total_events == 3
+    grace = await analytics_for(admin(repositories), loaders(repositories), "grace")
     assert grace.total_events == 1
     assert grace.average_score == pytest.approx(10.0)
 
@@ -158,7 +160,7 @@ async def test_analytics_of_one_learner_leave_out_the_others(
 async def test_analytics_by_certification_list_every_certification_of_the_catalog_by_name(
     repositories: Repositories,
 ) -> None:
-    rows = await analytics_by_certification(loaders(repositories), "nobody")
+    rows = await analytics_by_certification(admin(repositories), loaders(repositories), "nobody")
 
     assert [(row.certification, row.total_events) for row in rows] == [("CCP", 0), ("SAA", 0)]
 
@@ -167,12 +169,16 @@ async def test_analytics_by_certification_list_every_certification_of_the_catalo
 async def test_analytics_by_certification_give_each_certifications_own_numbers(
     repositories: Repositories,
 ) -> None:
-    rows = await analytics_by_certification(loaders(repositories), "ada")
+    rows = await analytics_by_certification(admin(repositories), loaders(repositories), "ada")
 
     by_name = {row.certification: row for row in rows}
     assert list(by_name) == ["CCP", "SAA"]
-    assert by_name["SAA"] == await analytics_for(loaders(repositories), "ada", "SAA")
-    assert by_name["CCP"] == await analytics_for(loaders(repositories), "ada", "CCP")
+    assert by_name["SAA"] == await analytics_for(
+        admin(repositories), loaders(repositories), "ada", "SAA"
+    )
+    assert by_name["CCP"] == await analytics_for(
+        admin(repositories), loaders(repositories), "ada", "CCP"
+    )
 
 
 async def test_a_certification_left_only_in_the_history_is_still_listed(
@@ -183,7 +189,7 @@ async def test_a_certification_left_only_in_the_history_is_still_listed(
     # The item moves to another certification: DVA no longer has catalog items.
     await repositories.content.upsert_many([content_item(id="dva-1", certification="SAA")])
 
-    rows = await analytics_by_certification(loaders(repositories), "ada")
+    rows = await analytics_by_certification(admin(repositories), loaders(repositories), "ada")
 
     assert [row.certification for row in rows] == ["CCP", "DVA", "SAA"]
     dva = rows[1]
@@ -202,7 +208,12 @@ async def progress_ids(
     learner_id: str = "ada",
 ) -> tuple[list[str], bool]:
     page = await progress_page(
-        loaders(repositories), learner_id, where=where, first=first, after=after
+        admin(repositories),
+        loaders(repositories),
+        learner_id,
+        where=where,
+        first=first,
+        after=after,
     )
     return [progress.content_id for progress in page.items], page.has_next
 
@@ -271,7 +282,7 @@ async def test_not_started_lists_the_catalog_items_the_learner_has_not_touched(
 ) -> None:
     not_started = ProgressFilter(status=ProgressStatus.NOT_STARTED)
     page = await progress_page(
-        loaders(repositories), "ada", where=not_started, first=None, after=None
+        admin(repositories), loaders(repositories), "ada", where=not_started, first=None, after=None
     )
 
     assert page.items == [ContentProgress("ada", "saa-lab-1", certification="SAA")]
@@ -300,7 +311,12 @@ async def test_not_started_for_a_learner_without_events_pages_through_the_catalo
         p.status
         for p in (
             await progress_page(
-                loaders(repositories), "grace", where=not_started, first=None, after=None
+                admin(repositories),
+                loaders(repositories),
+                "grace",
+                where=not_started,
+                first=None,
+                after=None,
             )
         ).items
     }
@@ -312,7 +328,9 @@ async def test_a_progress_page_refuses_a_size_outside_0_to_100_naming_first(
     repositories: Repositories, first: int
 ) -> None:
     error = await refused(
-        progress_page(loaders(repositories), "ada", where=ANY, first=first, after=None)
+        progress_page(
+            admin(repositories), loaders(repositories), "ada", where=ANY, first=first, after=None
+        )
     )
 
     assert (error.field, error.rule) == ("first", "must be between 0 and 100")
@@ -322,7 +340,7 @@ async def test_a_progress_page_refuses_a_size_outside_0_to_100_naming_first(
 
 
 async def test_progress_on_an_item_never_touched_is_none(repositories: Repositories) -> None:
-    assert await progress_on(loaders(repositories), "ada", "saa-ec2-1") is None
+    assert await progress_on(admin(repositories), loaders(repositories), "ada", "saa-ec2-1") is None
 
 
 async def test_progress_on_an_item_follows_its_events(
@@ -337,7 +355,7 @@ async def test_progress_on_an_item_follows_its_events(
         draft(score=0.9, time_spent_seconds=60, occurred_at=minutes_ago(10)),
     )
 
-    progress = await progress_on(loaders(repositories), "ada", "saa-ec2-1")
+    progress = await progress_on(admin(repositories), loaders(repositories), "ada", "saa-ec2-1")
 
     assert progress is not None
     assert (progress.status, progress.events, progress.attempts) == (
@@ -351,14 +369,16 @@ async def test_progress_on_an_item_follows_its_events(
         minutes_ago(30),
         minutes_ago(10),
     )
-    assert await progress_on(loaders(repositories), "grace", "saa-ec2-1") is None
+    assert (
+        await progress_on(admin(repositories), loaders(repositories), "grace", "saa-ec2-1") is None
+    )
 
 
 # skills_of
 
 
 async def test_a_learner_without_practice_has_no_skills(repositories: Repositories) -> None:
-    assert await skills_of(loaders(repositories), "ada") == []
+    assert await skills_of(admin(repositories), loaders(repositories), "ada") == []
 
 
 async def test_skills_of_pair_each_practised_skill_with_its_definition(
@@ -370,7 +390,7 @@ async def test_skills_of_pair_each_practised_skill_with_its_definition(
         draft(content_id="saa-s3-1", correct=False, score=0.2, occurred_at=minutes_ago(10)),
     )
 
-    views = await skills_of(loaders(repositories), "ada")
+    views = await skills_of(admin(repositories), loaders(repositories), "ada")
 
     assert [(view.state.skill_id, view.skill and view.skill.name) for view in views] == [
         ("ec2", "EC2"),
@@ -390,7 +410,7 @@ async def test_a_practised_skill_without_a_definition_comes_without_one(
     await repositories.content.upsert_many([content_item(id="x-1", skill_ids=("ghost",))])
     await record(recorder, draft(content_id="x-1", correct=True))
 
-    [view] = await skills_of(loaders(repositories), "ada")
+    [view] = await skills_of(admin(repositories), loaders(repositories), "ada")
 
     assert (view.state.skill_id, view.skill) == ("ghost", None)
 
@@ -465,7 +485,11 @@ async def test_daily_activity_gives_every_day_of_the_range_oldest_first_empty_da
     )
 
     days = await daily_activity(
-        loaders(repositories), UTC_ADA, first=date(2026, 3, 7), last=date(2026, 3, 11)
+        admin(repositories),
+        loaders(repositories),
+        UTC_ADA,
+        first=date(2026, 3, 7),
+        last=date(2026, 3, 11),
     )
 
     assert [(d.day, d.total.events) for d in days] == [
@@ -491,7 +515,11 @@ async def test_daily_activity_breaks_each_day_down_by_category_hour_and_certific
     )
 
     [day] = await daily_activity(
-        loaders(repositories), UTC_ADA, first=date(2026, 3, 10), last=date(2026, 3, 10)
+        admin(repositories),
+        loaders(repositories),
+        UTC_ADA,
+        first=date(2026, 3, 10),
+        last=date(2026, 3, 10),
     )
 
     assert {key: b.events for key, b in day.by_category.items()} == {"EC2": 2}
@@ -505,6 +533,7 @@ async def test_daily_activity_without_detail_keeps_the_totals_and_drops_the_brea
     await record(recorder, draft(score=0.5, time_spent_seconds=60, occurred_at=on(10)))
 
     [day] = await daily_activity(
+        admin(repositories),
         loaders(repositories),
         UTC_ADA,
         first=date(2026, 3, 10),
@@ -526,7 +555,11 @@ async def test_daily_activity_counts_events_on_the_learners_local_day(
     await record(recorder, draft(occurred_at=late_evening_utc), received_at=late_evening_utc)
 
     days = await daily_activity(
-        loaders(repositories), TOKYO_ADA, first=date(2026, 3, 10), last=date(2026, 3, 11)
+        admin(repositories),
+        loaders(repositories),
+        TOKYO_ADA,
+        first=date(2026, 3, 10),
+        last=date(2026, 3, 11),
     )
 
     assert [(d.day, d.total.events) for d in days] == [
@@ -542,7 +575,11 @@ async def test_daily_activity_holds_only_the_learners_own_events(
     await record(recorder, draft(learner_id="grace", occurred_at=on(10)))
 
     [day] = await daily_activity(
-        loaders(repositories), UTC_ADA, first=date(2026, 3, 10), last=date(2026, 3, 10)
+        admin(repositories),
+        loaders(repositories),
+        UTC_ADA,
+        first=date(2026, 3, 10),
+        last=date(2026, 3, 10),
     )
 
     assert day == DailyRollup(learner_id="ada", day=date(2026, 3, 10))

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 import strawberry
 
+from domain.access import Viewer
 from domain.catalog import ContentItem, Skill
 from persistence.feed import Feed
 from persistence.topics import TOPICS
@@ -13,7 +14,7 @@ from resolvers.recording import Recorder
 from resolvers.services import Services
 from schema import build_schema
 from schema.context import new_context
-from tests.factories import NOW, content_item, skill
+from tests.factories import ADMIN, NOW, content_item, skill
 from tests.fakes import fake_repositories
 
 Execute = Callable[..., Coroutine[Any, Any, dict[str, Any]]]
@@ -33,11 +34,12 @@ def graphql_schema() -> strawberry.Schema:
 
 @pytest.fixture
 def execute(services: Services, graphql_schema: strawberry.Schema) -> Execute:
-    """Runs an operation with a fresh context; returns {"data":..., "errors": [...]}."""
+    """Runs an operation with a fresh context, as an administrator unless `as_viewer` says
+    otherwise; returns {"data":..., "errors": [...]}."""
 
-    async def run(query: str, **variables: Any) -> dict[str, Any]:
+    async def run(query: str, as_viewer: Viewer = ADMIN, **variables: Any) -> dict[str, Any]:
         result = await graphql_schema.execute(
-            query, variable_values=variables, context_value=new_context(services)
+            query, variable_values=variables, context_value=new_context(services, as_viewer)
         )
         return {
             "data": result.data,

@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import ExecutionResult
 
+from domain.access import Role
 from domain.learners import Learner
 from resolvers.services import Services
 from schema import build_schema
@@ -44,7 +46,7 @@ from schema.cost import (
     rule_for,
 )
 from schema.http import graphql_routes
-from tests.factories import NOW, content_item
+from tests.factories import ADMIN, NOW, TEST_SECRET, TOKENS, bearer, content_item
 from tests.schema.conftest import seed_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +110,7 @@ def run(services: Services, graphql_schema: strawberry.Schema) -> Run:
         query: str, schema: strawberry.Schema | None = None, **variables: Any
     ) -> ExecutionResult:
         return await (schema or graphql_schema).execute(
-            query, variable_values=variables, context_value=new_context(services)
+            query, variable_values=variables, context_value=new_context(services, ADMIN)
         )
 
     return execute
@@ -186,7 +188,7 @@ async def test_a_refused_subscription_never_subscribes(services: Services) -> No
     schema = build_schema(max_query_cost=1)
     query = 'subscription { progressUpdated(learnerId: "ada") { contentId content { title } } }'
 
-    stream = await schema.subscribe(query, context_value=new_context(services))
+    stream = await schema.subscribe(query, context_value=new_context(services, ADMIN))
 
     assert not isinstance(stream, ExecutionResult)
     results = [result async for result in stream]
@@ -218,10 +220,13 @@ async def http(services: Services) -> AsyncIterator[httpx.AsyncClient]:
         return new_context(services)
 
     routes = graphql_routes(
-        build_schema(), context_getter=context_for, assets_dir=ROOT / "node_modules"
+        build_schema(), context_getter=context_for, tokens=TOKENS, assets_dir=ROOT / "node_modules"
     )
     transport = httpx.ASGITransport(app=Starlette(routes=routes))
-    async with httpx.AsyncClient(transport=transport, base_url="http://cairn") as client:
+    headers = {"Authorization": bearer("test-admin", Role.ADMIN)}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://cairn", headers=headers
+    ) as client:
         yield client
 
 
@@ -276,14 +281,16 @@ async def test_the_service_takes_its_maximum_from_cairn_max_query_cost(
     from main import Settings, create_app
 
     monkeypatch.setenv("CAIRN_MAX_QUERY_COST", "1")
-    app = create_app(Settings(host="127.0.0.1"), "mongodb://127.0.0.1:9/unused")
+    app = create_app(
+        Settings(host="127.0.0.1", jwt_secret=TEST_SECRET), "mongodb://127.0.0.1:9/unused"
+    )
     app.state.services = services  # no lifespan: the test's services instead
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         response = await client.post(
             "/graphql",
             json={"query": '{ learner(id: "a") { level { name } } }'},
-            headers={"accept": GRAPHQL_RESPONSE},
+            headers={"accept": GRAPHQL_RESPONSE, "Authorization": bearer("a", Role.LEARNER)},
         )
 
     assert response.status_code == 400
@@ -642,7 +649,7 @@ async def test_without_a_clock_in_the_context_today_is_the_system_clocks(
     since = (datetime.now(UTC).date() - timedelta(days=2)).isoformat()
     query = f'{{ learner(id: "a") {{ dailyActivity(from: "{since}") {{ date }} }} }}'
 
-    result = await graphql_schema.execute(query, context_value=None)
+    result = await graphql_schema.execute(query, context_value=SimpleNamespace(viewer=ADMIN))
 
     assert priced(result.extensions) == {
         "cost": {"requested": 1 + 4, "maximum": DEFAULT_MAX_QUERY_COST}

@@ -266,10 +266,11 @@ async def test_subscribing_after_an_unknown_unlock_id_is_refused(
     execute: Execute, services: Services, graphql_schema: Any
 ) -> None:
     from schema.context import new_context
+    from tests.factories import ADMIN
 
     subscription = await graphql_schema.subscribe(
         'subscription { achievementUnlocked(learnerId: "ada", after: "bm9wZQ==") { key } }',
-        context_value=new_context(services),
+        context_value=new_context(services, ADMIN),
     )
     result = await anext(subscription)
 

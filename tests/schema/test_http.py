@@ -5,6 +5,7 @@ import json
 import re
 import warnings
 from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types import Info
 
+from domain.access import ANONYMOUS, Viewer
 from persistence.availability import DatabaseUnavailable
 from schema import CairnSchema, build_schema
 from schema.errors import ErrorCodes
 from schema.http import graphql_routes
+from tests.factories import TOKENS
 
 # Starlette 1.10's TestClient warns when it runs on httpx rather than its successor httpx2, and
 # requirements-dev pins httpx; the client works the same on both.
@@ -33,6 +36,16 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
 
+@dataclass
+class Caller:
+    """The tiny schema's context: who the x-caller header says, and what authentication sets."""
+
+    caller: str
+    viewer: Viewer = ANONYMOUS
+    credential_error: str | None = None
+    connection_params: dict[str, object] | None = None
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -40,8 +53,8 @@ class Query:
         return f"Hello, {name}!"
 
     @strawberry.field
-    def caller(self, info: Info[dict[str, str], None]) -> str:
-        return info.context["caller"]
+    def caller(self, info: Info[Caller, None]) -> str:
+        return info.context.caller
 
     @strawberry.field
     def flaky(self) -> str | None:
@@ -62,19 +75,21 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription
-    async def count(self, to: int, info: Info[dict[str, str], None]) -> AsyncGenerator[str, None]:
+    async def count(self, to: int, info: Info[Caller, None]) -> AsyncGenerator[str, None]:
         for number in range(1, to + 1):
-            yield f"{info.context['caller']}:{number}"
+            yield f"{info.context.caller}:{number}"
 
 
-async def context_for(request: Request | WebSocket) -> object:
-    return {"caller": request.headers.get("x-caller", "anonymous")}
+async def context_for(request: Request | WebSocket) -> Caller:
+    return Caller(request.headers.get("x-caller", "anonymous"))
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
     schema = strawberry.Schema(Query, Mutation, Subscription)
-    routes = graphql_routes(schema, context_getter=context_for, assets_dir=NODE_MODULES)
+    routes = graphql_routes(
+        schema, context_getter=context_for, tokens=TOKENS, assets_dir=NODE_MODULES
+    )
     with TestClient(Starlette(routes=routes)) as test_client:
         yield test_client
 
@@ -394,6 +409,7 @@ def test_while_the_database_is_down_requests_are_refused_at_once_with_503() -> N
     routes = graphql_routes(
         schema,
         context_getter=context_for,
+        tokens=TOKENS,
         assets_dir=NODE_MODULES,
         outage=lambda: "the embedded database exited with code -9",
     )
@@ -410,7 +426,9 @@ def test_while_the_database_is_down_requests_are_refused_at_once_with_503() -> N
 
 def test_a_request_that_fails_only_for_a_database_outage_is_a_503() -> None:
     schema = CairnSchema(DatabaseQuery, extensions=[ErrorCodes])
-    routes = graphql_routes(schema, context_getter=context_for, assets_dir=NODE_MODULES)
+    routes = graphql_routes(
+        schema, context_getter=context_for, tokens=TOKENS, assets_dir=NODE_MODULES
+    )
     with TestClient(Starlette(routes=routes)) as client:
         status, _, body = post(client, {"query": "{ learners }"})
 
@@ -422,7 +440,11 @@ def test_a_request_that_fails_only_for_a_database_outage_is_a_503() -> None:
 def test_a_body_over_the_limit_is_refused_with_413_before_it_is_parsed() -> None:
     schema = strawberry.Schema(Query)
     routes = graphql_routes(
-        schema, context_getter=context_for, assets_dir=NODE_MODULES, max_body_bytes=2048
+        schema,
+        context_getter=context_for,
+        tokens=TOKENS,
+        assets_dir=NODE_MODULES,
+        max_body_bytes=2048,
     )
     padding = "x" * 4096
     with TestClient(Starlette(routes=routes)) as small:
@@ -463,10 +485,12 @@ def test_a_body_that_is_not_utf8_is_a_400(client: TestClient) -> None:
 
 
 def test_an_upsert_of_a_hundred_thousand_items_is_refused_by_size_before_any_work() -> None:
-    async def no_context(request: Request | WebSocket) -> object:
+    async def no_context(request: Request | WebSocket) -> Caller:
         raise AssertionError("the request must be refused before any work")
 
-    routes = graphql_routes(build_schema(), context_getter=no_context, assets_dir=NODE_MODULES)
+    routes = graphql_routes(
+        build_schema(), context_getter=no_context, tokens=TOKENS, assets_dir=NODE_MODULES
+    )
     items = [{"id": f"item-{n}", "title": "Item", "kind": "QUESTION"} for n in range(100_000)]
     with TestClient(Starlette(routes=routes)) as cairn:
         status, _, body = post(
@@ -488,6 +512,7 @@ def guarded() -> Iterator[TestClient]:
     routes = graphql_routes(
         schema,
         context_getter=context_for,
+        tokens=TOKENS,
         assets_dir=NODE_MODULES,
         body_timeout_seconds=0.2,
         max_websockets=1,
@@ -501,7 +526,11 @@ async def test_a_body_that_trickles_in_too_slowly_gets_408() -> None:
     schema = strawberry.Schema(Query)
     app = Starlette(
         routes=graphql_routes(
-            schema, context_getter=context_for, assets_dir=NODE_MODULES, body_timeout_seconds=0.2
+            schema,
+            context_getter=context_for,
+            tokens=TOKENS,
+            assets_dir=NODE_MODULES,
+            body_timeout_seconds=0.2,
         )
     )
     chunks = [b'{"query": ', b'"{ hello }"}']

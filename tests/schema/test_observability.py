@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import ExecutionResult
 
+from domain.access import Role
 from persistence.metrics import REGISTRY, count_database_error, observe_change_lag
 from persistence.transactions import TRANSIENT, UNKNOWN_COMMIT
 from resolvers.services import Services
@@ -33,6 +34,7 @@ from schema.logs import (
     request_id_from,
     request_scope,
 )
+from tests.factories import ADMIN, TOKENS, bearer
 from tests.persistence.test_transactions import (
     FakeClient,
     FakeClock,
@@ -284,7 +286,7 @@ LIVE_PROGRESS = 'subscription { progressUpdated(learnerId: "ada") { contentId } 
 async def subscribe(
     schema: strawberry.Schema, services: Services, query: str
 ) -> AsyncGenerator[ExecutionResult, None]:
-    stream = await schema.subscribe(query, context_value=new_context(services))
+    stream = await schema.subscribe(query, context_value=new_context(services, ADMIN))
     assert not isinstance(stream, ExecutionResult)
     return stream
 
@@ -305,14 +307,19 @@ def app_over(services: Services) -> Starlette:
     async def context_for(connection: Request | WebSocket) -> Context:
         return new_context(services)
 
-    routes = graphql_routes(build_schema(), context_getter=context_for, assets_dir=NODE_MODULES)
+    routes = graphql_routes(
+        build_schema(), context_getter=context_for, tokens=TOKENS, assets_dir=NODE_MODULES
+    )
     return Starlette(routes=routes, middleware=[Middleware(RequestIds)])
 
 
 @pytest.fixture
 async def http(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app_over(services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://cairn") as client:
+    headers = {"Authorization": bearer("test-admin", Role.ADMIN)}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://cairn", headers=headers
+    ) as client:
         yield client
 
 
@@ -395,7 +402,9 @@ async def test_an_exception_escaping_the_app_is_logged_once_and_answered_500(
 
     from schema import build_schema
 
-    routes = graphql_routes(build_schema(), context_getter=failing_context, assets_dir=NODE_MODULES)
+    routes = graphql_routes(
+        build_schema(), context_getter=failing_context, tokens=TOKENS, assets_dir=NODE_MODULES
+    )
     app = Starlette(routes=routes, middleware=[Middleware(RequestIds)])
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://cairn") as client:

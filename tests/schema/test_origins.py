@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from main import Settings, create_app
 from schema.origins import WebSocketOrigins, allowed_hosts
+from tests.factories import TEST_SECRET
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -25,7 +26,7 @@ APP_ORIGIN = "https://app.example"
 @pytest.fixture
 def service() -> Iterator[TestClient]:
     """The real app, without its lifespan: only routes that need no database are called."""
-    settings = Settings(host="127.0.0.1", cors_origins=APP_ORIGIN)
+    settings = Settings(host="127.0.0.1", cors_origins=APP_ORIGIN, jwt_secret=TEST_SECRET)
     app = create_app(settings, "mongodb://127.0.0.1:9/unused")
     yield TestClient(app, base_url="http://localhost:8000")
 

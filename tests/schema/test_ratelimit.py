@@ -11,12 +11,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from domain.access import Role
 from resolvers.access import Viewer
 from resolvers.services import Services
 from schema import build_schema
-from schema.context import new_context
+from schema.context import Context, new_context
 from schema.http import graphql_routes
 from schema.ratelimit import RateLimiter
+from tests.factories import ADMIN, TOKENS, bearer
 from tests.schema.conftest import seed_catalog
 
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
@@ -63,6 +65,7 @@ QUERY = '{ learner(id: "ada") { learnerId analytics { questionsAnswered } } }'
 
 async def run(services: Services, limiter: RateLimiter, **context: Any) -> Any:
     schema = build_schema(rate_limiter=limiter)
+    context.setdefault("viewer", ADMIN)
     return await schema.execute(QUERY, context_value=new_context(services, **context))
 
 
@@ -84,7 +87,7 @@ async def test_a_client_over_its_rate_is_refused_unrun_with_when_to_retry(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     limiter = RateLimiter(capacity=10_000, refill_per_second=100, clock=FakeClock())
-    limiter.charge("address:10.0.0.1", 9_999)
+    limiter.charge("viewer:test-admin", 9_999)
 
     async def must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("a refused operation must not run")
@@ -105,24 +108,33 @@ async def test_viewers_are_limited_by_who_they_are_not_where_they_come_from(
     limiter = RateLimiter(capacity=10_000, refill_per_second=1, clock=FakeClock())
     limiter.charge("address:10.0.0.1", 10_000)
 
-    result = await run(services, limiter, client="10.0.0.1", viewer=Viewer(id="ada"))
+    result = await run(
+        services, limiter, client="10.0.0.1", viewer=Viewer("ada", frozenset({Role.LEARNER}))
+    )
 
     assert result.errors is None
 
 
 async def test_over_http_a_refused_request_is_a_429_with_retry_after(services: Services) -> None:
     limiter = RateLimiter(capacity=10_000, refill_per_second=100, clock=FakeClock())
-    limiter.charge("address:127.0.0.1", 10_000)
+    limiter.charge("viewer:ada", 10_000)
 
-    async def context(connection: Request | WebSocket) -> object:
+    async def context(connection: Request | WebSocket) -> Context:
         return new_context(services, client="127.0.0.1")
 
     routes = graphql_routes(
-        build_schema(rate_limiter=limiter), context_getter=context, assets_dir=NODE_MODULES
+        build_schema(rate_limiter=limiter),
+        context_getter=context,
+        tokens=TOKENS,
+        assets_dir=NODE_MODULES,
     )
     transport = httpx.ASGITransport(app=Starlette(routes=routes))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.post("/graphql", json={"query": QUERY})
+        response = await client.post(
+            "/graphql",
+            json={"query": QUERY},
+            headers={"Authorization": bearer("ada", Role.LEARNER)},
+        )
 
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "1"
