@@ -42,6 +42,14 @@ __SCRIPTS__
 # Ctrl-Enter runs. Queries and mutations go over HTTP,
 # subscriptions (live achievement unlocks) over a
 # WebSocket to this same URL.
+#
+# Sign in: open the Headers tab below and paste
+#   {"Authorization": "Bearer <token>"}
+# \`make run\` prints a token for each demo user (demo-ada,
+# demo-parent, demo-educator, demo-admin); others come from
+#   python main.py token --subject ID --role ROLE
+# Without one, only the docs and __typename answer. Then try
+#   { viewer { userId roles children { learnerId } } }
 {
   __typename
 }
@@ -52,10 +60,28 @@ __SCRIPTS__
       const wsUrl = new URL(httpUrl);
       wsUrl.protocol = httpUrl.protocol === "https:" ? "wss:" : "ws:";
 
-      const fetcher = GraphiQL.createFetcher({
-        url: httpUrl.toString(),
-        wsClient: graphqlWs.createClient({ url: wsUrl.toString(), lazy: true }),
-      });
+      // HTTP requests carry the Headers tab as headers; a WebSocket carries its Authorization
+      // in connection_init, so the socket is opened again when that header changes.
+      let socket = null;
+      let socketAuthorization = null;
+      function socketFor(headers) {
+        const authorization = (headers && (headers.Authorization || headers.authorization)) || null;
+        if (socket === null || authorization !== socketAuthorization) {
+          if (socket !== null) socket.dispose();
+          socketAuthorization = authorization;
+          socket = graphqlWs.createClient({
+            url: wsUrl.toString(),
+            lazy: true,
+            connectionParams: authorization ? { Authorization: authorization } : {},
+          });
+        }
+        return socket;
+      }
+      const fetcher = (params, options) =>
+        GraphiQL.createFetcher({
+          url: httpUrl.toString(),
+          wsClient: socketFor(options && options.headers),
+        })(params, options);
 
       ReactDOM.createRoot(document.getElementById("graphiql")).render(
         React.createElement(GraphiQL, {
