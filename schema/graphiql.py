@@ -45,7 +45,7 @@ __SCRIPTS__
 #
 # Sign in: open the Headers tab below and paste
 #   {"Authorization": "Bearer <token>"}
-# \`make run\` prints a token for each demo user (demo-ada,
+# "make run" prints a token for each demo user (demo-ada,
 # demo-parent, demo-educator, demo-admin); others come from
 #   python main.py token --subject ID --role ROLE
 # Without one, only the docs and __typename answer. Then try
