@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import uvicorn
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -67,7 +67,13 @@ from schema.http import (
 from schema.logs import LogFormat, configure_logging
 from schema.origins import WebSocketOrigins, allowed_hosts, parse_list
 from schema.ratelimit import DEFAULT_CAPACITY, DEFAULT_REFILL_PER_SECOND, RateLimiter
-from schema.tokens import TokenSettings, TokenVerifier, issue_token, load_or_create_secret
+from schema.tokens import (
+    MIN_SECRET_BYTES,
+    TokenSettings,
+    TokenVerifier,
+    issue_token,
+    load_or_create_secret,
+)
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("cairn")
@@ -170,6 +176,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes long")
+        return value
 
     @field_validator("levels")
     @classmethod
@@ -524,9 +537,9 @@ def print_token(settings: Settings, *, subject: str, roles: list[str], ttl: int)
             file=sys.stderr,
         )
         return 2
-    tokens = settings.token_settings()
-    assert tokens.secret is not None
     try:
+        tokens = settings.token_settings()
+        assert tokens.secret is not None
         token = issue_token(
             tokens.secret,
             subject=subject,
@@ -573,7 +586,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export-schema":
         print(build_schema().as_str())
         return 0
-    settings = Settings()
+    try:
+        settings = Settings()
+        if args.command != "token":
+            settings.token_settings()  # a bad secret file stops the start, with its message
+    except ValidationError as error:
+        # Each problem by its variable, without the value given: it may be a secret.
+        for problem in error.errors():
+            name = "_".join(str(part) for part in problem["loc"]).upper()
+            where = f"CAIRN_{name}: " if name else ""
+            print(f"cairn: invalid settings: {where}{problem['msg']}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"cairn: invalid settings: {error}", file=sys.stderr)
+        return 2
     if args.command == "token":
         return print_token(settings, subject=args.subject, roles=args.role, ttl=args.ttl)
     configure_logging(settings.log_level, settings.log_format)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.access import Role
+from domain.access import Role, is_self
 from domain.catalog import check_id
 from domain.errors import NotFound
 from domain.groups import (
@@ -171,7 +171,7 @@ async def groups_of(access: Access, loaders: Loaders, learner_id: str) -> list[G
     await access.require_read(learner_id)
     viewer = access.require_viewer()
     ids = await loaders.memberships.load(learner_id)
-    if not viewer.reads_everything and viewer.id != learner_id:
+    if not viewer.reads_everything and not is_self(viewer, learner_id):
         ids = ids & await loaders.taught.load(access.viewer_id)
     found = await loaders.group.load_many(sorted(ids))
     return [g for g in found if g is not None]
