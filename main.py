@@ -67,6 +67,7 @@ from schema.http import (
 from schema.logs import LogFormat, configure_logging
 from schema.origins import WebSocketOrigins, allowed_hosts, parse_list
 from schema.ratelimit import DEFAULT_CAPACITY, DEFAULT_REFILL_PER_SECOND, RateLimiter
+from schema.slow_clients import HEADER_TIMEOUT_SECONDS, with_header_timeout
 from schema.tokens import (
     MIN_SECRET_BYTES,
     TokenSettings,
@@ -122,6 +123,11 @@ class Settings(BaseSettings):
     )
     body_timeout_seconds: float = Field(
         default=BODY_TIMEOUT_SECONDS, gt=0, description="A slower request body gets 408."
+    )
+    header_timeout_seconds: float = Field(
+        default=HEADER_TIMEOUT_SECONDS,
+        gt=0,
+        description="A connection whose request headers take longer is closed.",
     )
     max_websockets: int = Field(
         default=MAX_WEBSOCKETS, ge=1, description="Open WebSockets per process, at most."
@@ -506,6 +512,7 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
             # Cairn writes its own access line per GraphQL request (`cairn.access`).
             log_config=None,
             access_log=False,
+            http=with_header_timeout(settings.header_timeout_seconds),
             # SIGTERM: requests in flight get this long, then open connections are closed.
             timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
         )
