@@ -1,11 +1,13 @@
 """The WebSocket side of the endpoint: strawberry's graphql-transport-ws handler, bounded."""
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import strawberry
 from starlette.requests import Request
@@ -25,13 +27,18 @@ log = logging.getLogger("cairn.http")
 ContextGetter = Callable[[Request | WebSocket], Awaitable[Credentials]]
 # Operations (subscriptions included) running at once on one WebSocket.
 MAX_OPERATIONS_PER_CONNECTION = 100
+# The close code when a connection's token expires (graphql-ws's "Unauthorized").
+EXPIRED_CODE = 4401
 
 
 @dataclass
 class _Connection:
-    """What this module tracks of one open WebSocket: whose it is, once `connection_init` said."""
+    """What this module tracks of one open WebSocket: whose it is, once `connection_init` said,
+    and the timer that closes it when the viewer's token expires."""
 
+    websocket: WebSocket | None = None
     viewer_id: str | None = None
+    expiry: asyncio.Task[None] | None = None
 
 
 _CONNECTION: ContextVar[_Connection | None] = ContextVar("cairn_websocket", default=None)
@@ -86,6 +93,8 @@ class SubscriptionsApp(GraphQL[Credentials, None]):
             await super().__call__(scope, receive, send)
         finally:
             _CONNECTION.reset(token)
+            if connection.expiry is not None:
+                connection.expiry.cancel()
             self._open -= 1
             if connection.viewer_id is not None:
                 self._per_viewer[connection.viewer_id] -= 1
@@ -95,6 +104,9 @@ class SubscriptionsApp(GraphQL[Credentials, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Credentials:
+        connection = _CONNECTION.get()
+        if connection is not None and isinstance(request, WebSocket):
+            connection.websocket = request
         return await self._context_getter(request)
 
     async def on_ws_connect(self, context: Credentials) -> UnsetType | dict[str, object] | None:
@@ -112,4 +124,22 @@ class SubscriptionsApp(GraphQL[Credentials, None]):
                 raise ConnectionRejectionError()
             self._per_viewer[viewer_id] += 1
             connection.viewer_id = viewer_id
+            self._close_at_expiry(connection, context.viewer.expires_at)
         return await super().on_ws_connect(context)
+
+    def _close_at_expiry(self, connection: _Connection, expires_at: datetime | None) -> None:
+        """A connection lives no longer than the token that opened it (plus the leeway its
+        checks allow): then it is closed with 4401, for the client to reconnect with a new one."""
+        websocket = connection.websocket
+        if expires_at is None or websocket is None:
+            return
+        leeway = self._tokens.settings.leeway_seconds
+        delay = (expires_at - datetime.now(UTC)).total_seconds() + leeway
+
+        async def expire() -> None:
+            await asyncio.sleep(max(0.0, delay))
+            log.info("closing the WebSocket of %s: its token has expired", connection.viewer_id)
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                await websocket.close(code=EXPIRED_CODE, reason="token expired")
+
+        connection.expiry = asyncio.create_task(expire())

@@ -21,7 +21,7 @@ from schema import build_schema
 from schema.context import Context, new_context
 from schema.http import graphql_routes
 from schema.ratelimit import RateLimiter
-from schema.tokens import issue_token
+from schema.tokens import TokenSettings, TokenVerifier, issue_token
 from tests.factories import NOW, TEST_SECRET, TOKENS, bearer
 from tests.schema.conftest import seed_catalog
 
@@ -282,3 +282,28 @@ def test_a_viewer_may_hold_only_so_many_websockets(client: TestClient) -> None:
 
         first_session.__exit__(None, None, None)
         assert opened().receive_json()["type"] == "connection_ack"
+
+
+async def test_a_websocket_is_closed_4401_when_its_token_expires(services: Services) -> None:
+    strict = TokenVerifier(TokenSettings(secret=TEST_SECRET, leeway_seconds=0))
+
+    async def context_for(connection: Request | WebSocket) -> Context:
+        return new_context(services)
+
+    routes = graphql_routes(
+        build_schema(), context_getter=context_for, tokens=strict, assets_dir=Path("/nonexistent")
+    )
+    short = issue_token(TEST_SECRET, subject="ada", roles=[Role.LEARNER], ttl_seconds=1)
+    with (
+        TestClient(Starlette(routes=routes)) as client,
+        client.websocket_connect("/graphql", subprotocols=PROTOCOL) as websocket,
+    ):
+        websocket.send_json(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {short}"}}
+        )
+        assert websocket.receive_json() == {"type": "connection_ack"}
+        subscribe(websocket, 'subscription { progressUpdated(learnerId: "ada") { contentId } }')
+        with pytest.raises(WebSocketDisconnect) as closed:
+            websocket.receive_json()  # nothing happens until the token runs out
+
+    assert closed.value.code == 4401
