@@ -10,7 +10,8 @@ the check comes before the object is read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Awaitable, Iterable
 
 from domain.access import (
     ANONYMOUS,
@@ -42,6 +43,7 @@ class Access:
     def __init__(self, viewer: Viewer, loaders: Loaders) -> None:
         self.viewer = viewer
         self._loaders = loaders
+        self._ties: dict[str, Ties] = {}
 
     @classmethod
     def system(cls, repositories: Repositories) -> Access:
@@ -71,20 +73,28 @@ class Access:
             raise Forbidden(action)
 
     async def ties_with(self, learner_id: str) -> Ties:
-        """How the viewer is related to the learner, for the rules that depend on it."""
+        """How the viewer is related to the learner, for the rules that depend on it (read
+        once per learner and request; the reads a viewer's roles need run concurrently)."""
         viewer = self.require_viewer()
         if not needs_ties(viewer, learner_id):
             return Ties()
-        guardian = False
-        teaches = False
+        known = self._ties.get(learner_id)
+        if known is not None:
+            return known
+        reads: dict[str, Awaitable[frozenset[str]]] = {}
         if viewer.has(Role.PARENT):
-            guardian = self.viewer_id in await self._loaders.guardians.load(learner_id)
+            reads["guardians"] = self._loaders.guardians.load(learner_id)
         if viewer.has(Role.EDUCATOR):
-            taught = await self._loaders.taught.load(self.viewer_id)
-            teaches = bool(taught) and not taught.isdisjoint(
-                await self._loaders.memberships.load(learner_id)
-            )
-        return Ties(guardian=guardian, teaches=teaches)
+            reads["taught"] = self._loaders.taught.load(self.viewer_id)
+            reads["memberships"] = self._loaders.memberships.load(learner_id)
+        found = dict(zip(reads, await asyncio.gather(*reads.values()), strict=True))
+        taught = found.get("taught", frozenset())
+        ties = Ties(
+            guardian=self.viewer_id in found.get("guardians", frozenset()),
+            teaches=not taught.isdisjoint(found.get("memberships", frozenset())),
+        )
+        self._ties[learner_id] = ties
+        return ties
 
     async def require_read(self, learner_id: str) -> None:
         """The viewer may read this learner's progress, or `Forbidden`."""

@@ -70,6 +70,16 @@ query($id: String!) {
 """
 
 
+# The heaviest kind of read the default cost limit allows: a year of days, each by hour.
+HEAVIEST_READ = """
+query($id: String!, $from: Date!, $to: Date!) {
+  learner(id: $id) {
+    dailyActivity(from: $from, to: $to) { date events byHour { key events timeSpentSeconds } }
+  }
+}
+"""
+
+
 async def read_cost(bench: Bench) -> dict[str, float]:
     print(
         f"\n2. Read cost against history: learner analytics + dailyActivity (last 30 days), "
@@ -163,12 +173,19 @@ async def read_cost(bench: Bench) -> dict[str, float]:
         "   as served (token verified, educator's access checked, cost analysed and charged) "
         f"vs none of it: median ratio {overhead:6.3f}"
     )
+    heaviest_cost, heaviest = await _heaviest_allowed(bench, "heavy-100k")
+    print(
+        f"   the heaviest allowed read (a year of days by hour, cost {heaviest_cost:,}): "
+        f"median {ms(heaviest)}"
+    )
     print(f"   (loading the 100k took {load_seconds:.1f} s: {rate(HEAVY_EVENTS, load_seconds)})")
     return {
         "dashboard_1k_median_ms": round(board_medians["light-1k"] * 1000, 2),
         "dashboard_100k_median_ms": round(board_medians["heavy-100k"] * 1000, 2),
         "dashboard_ratio": round(board_ratio, 3),
         "dashboard_auth_and_cost_ratio": round(overhead, 3),
+        "heaviest_allowed_cost": heaviest_cost,
+        "heaviest_allowed_median_ms": round(heaviest * 1000, 2),
         "read_1k_median_ms": round(medians["light-1k"] * 1000, 2),
         "read_1k_p95_ms": round(percentile(samples["light-1k"], 95) * 1000, 2),
         "read_100k_median_ms": round(medians["heavy-100k"] * 1000, 2),
@@ -176,6 +193,33 @@ async def read_cost(bench: Bench) -> dict[str, float]:
         "read_ratio": round(ratio, 3),
         "record_many_events_per_s": round(HEAVY_EVENTS / load_seconds),
     }
+
+
+async def _heaviest_allowed(bench: Bench, learner_id: str) -> tuple[int, float]:
+    """The cost the service computes for `HEAVIEST_READ`, and its median time."""
+    today = utc_now().date()
+    variables = {
+        "id": learner_id,
+        "from": (today - timedelta(days=365)).isoformat(),
+        "to": today.isoformat(),
+    }
+    schema = build_schema()
+    costs: list[int] = []
+
+    async def run() -> None:
+        result = await schema.execute(
+            HEAVIEST_READ,
+            variable_values=variables,
+            context_value=new_context(bench.services, BENCH_VIEWER),
+        )
+        if result.errors:
+            raise RuntimeError(f"GraphQL errors: {[e.formatted for e in result.errors]}")
+        assert result.extensions is not None
+        costs.append(result.extensions["cost"]["requested"])
+
+    await run()
+    samples = [await timed(run()) for _ in range(max(3, READ_RUNS // 3))]
+    return costs[0], statistics.median(samples)
 
 
 async def _cost_analysis_overhead(bench: Bench, learner_id: str) -> float:
