@@ -68,10 +68,6 @@ class Access:
     def require_admin(self, action: str = "make this change (admins only)") -> None:
         self.require_role(Role.ADMIN, action)
 
-    def require_reads_everything(self, action: str) -> None:
-        if not self.require_viewer().reads_everything:
-            raise Forbidden(action)
-
     async def ties_with(self, learner_id: str) -> Ties:
         """How the viewer is related to the learner, for the rules that depend on it (read
         once per learner and request; the reads a viewer's roles need run concurrently)."""
