@@ -107,9 +107,8 @@ def test_predicted_pass_probabilities_match_observed_pass_rates() -> None:
     print(f"\n{len(outcomes)} learners, {passed:.1%} passed; ECE {ece:.4f}, Brier {brier:.4f}")
     print("bin        learners  predicted  observed")
     for n, mean, observed in table:
-        print(
-            f"{int(mean * BINS) / BINS:.1f}-{(int(mean * BINS) + 1) / BINS:.1f}  {n:>10}  {mean:9.3f}  {observed:8.3f}"
-        )
+        low = int(mean * BINS) / BINS
+        print(f"{low:.1f}-{low + 1 / BINS:.1f}  {n:>10}  {mean:9.3f}  {observed:8.3f}")
     assert ece <= 0.05
     # The predictions must also discriminate: a constant guess of the pass rate scores
     # passed * (1 - passed); the model must do clearly better.
