@@ -12,6 +12,9 @@ domain scores are independent and the total is their convolution. The pass proba
 P(total >= ceil(pass_mark * exam_items)), computed exactly. It accounts for the uncertainty of
 each p_s (a skill at 0.5 is a coin flip, not half a skill) and for the luck of the draw of items.
 
+Skills with parameters of their own (`Skill.bkt`) enter with their own prior; a domain's items
+use the mean slip and guess of its skills.
+
 Calibration: `tests/domain/test_readiness_calibration.py` simulates learners whose true knowledge
 follows BKT, traces their answers through `domain.mastery`, sits them the exam and compares.
 
@@ -85,23 +88,51 @@ class Readiness:
         return sorted(strong, key=lambda d: -d.mastery)
 
 
+def _domain_params(
+    domain: ExamDomain, params: BktParams, skill_params: Mapping[str, BktParams]
+) -> BktParams:
+    """The domain's answer model: the mean slip and guess of its skills."""
+    own = [skill_params.get(s, params) for s in domain.skill_ids]
+    return BktParams(
+        prior=params.prior,
+        learn=params.learn,
+        guess=sum(p.guess for p in own) / len(own),
+        slip=sum(p.slip for p in own) / len(own),
+    )
+
+
+def _evidence(
+    domain: ExamDomain,
+    skills: Mapping[str, SkillEvidence],
+    params: BktParams,
+    skill_params: Mapping[str, BktParams],
+) -> list[SkillEvidence]:
+    """The evidence on each of the domain's skills; a skill never practised is at its prior."""
+    return [
+        skills.get(s) or SkillEvidence(skill_params.get(s, params).prior) for s in domain.skill_ids
+    ]
+
+
 def assess(
     certification: Certification,
     skills: Mapping[str, SkillEvidence],
     *,
     params: BktParams,
     at: datetime,
+    skill_params: Mapping[str, BktParams] | None = None,
 ) -> Readiness:
     """The learner's readiness for the certification, from the evidence on its skills."""
+    own = skill_params or {}
     standings = []
     for domain in certification.domains:
-        evidence = [skills.get(s, SkillEvidence(params.prior)) for s in domain.skill_ids]
+        evidence = _evidence(domain, skills, params, own)
         mastery = sum(e.p_known for e in evidence) / len(evidence)
+        answer = _domain_params(domain, params, own)
         standings.append(
             DomainStanding(
                 domain=domain,
                 mastery=mastery,
-                p_correct=mastery * (1 - params.slip) + (1 - mastery) * params.guess,
+                p_correct=mastery * (1 - answer.slip) + (1 - mastery) * answer.guess,
                 answers=sum(e.answers for e in evidence),
             )
         )
@@ -109,7 +140,8 @@ def assess(
     return Readiness(
         certification=certification,
         score=100 * sum(d.domain.weight * d.p_correct for d in standings),
-        pass_probability=100 * pass_probability(certification, skills, params=params),
+        pass_probability=100
+        * pass_probability(certification, skills, params=params, skill_params=own),
         study_hours_left=certification.study_hours.typical * unknown,
         domains=tuple(standings),
         confidence=confidence(standings),
@@ -128,14 +160,20 @@ def confidence(standings: Sequence[DomainStanding]) -> Confidence:
 
 
 def pass_probability(
-    certification: Certification, skills: Mapping[str, SkillEvidence], *, params: BktParams
+    certification: Certification,
+    skills: Mapping[str, SkillEvidence],
+    *,
+    params: BktParams,
+    skill_params: Mapping[str, BktParams] | None = None,
 ) -> float:
     """P(exam score >= pass mark), exactly, under the model of the module docstring."""
+    own = skill_params or {}
     allocation = exam_allocation(certification)
     total = [1.0]
     for domain in certification.domains:
-        known = [skills.get(s, SkillEvidence(params.prior)).p_known for s in domain.skill_ids]
-        total = convolve(total, domain_scores(known, allocation[domain.id], params))
+        known = [e.p_known for e in _evidence(domain, skills, params, own)]
+        answer = _domain_params(domain, params, own)
+        total = convolve(total, domain_scores(known, allocation[domain.id], answer))
     needed = math.ceil(certification.pass_mark * certification.exam_items - 1e-9)
     return min(1.0, max(0.0, sum(total[needed:])))
 

@@ -16,6 +16,7 @@ from aiodataloader import DataLoader
 from domain.achievements import AchievementDefinition, Unlock
 from domain.activity import DailyRollup
 from domain.catalog import CatalogCounts, ContentItem, Skill
+from domain.certifications import Certification
 from domain.groups import Group
 from domain.learners import Learner
 from domain.mastery import SkillState
@@ -74,6 +75,7 @@ class Loaders:
         self.activity: Loader[ActivityKey, list[DailyRollup]] = Loader(self._activity)
         self.catalog_counts: Loader[str, CatalogCounts] = Loader(self._catalog_counts)
         self.achievements: Loader[str, list[AchievementDefinition]] = Loader(self._achievements)
+        self.certifications: Loader[str, list[Certification]] = Loader(self._certifications)
         self.unlocks: Loader[str, list[Unlock]] = Loader(self._unlocks)
         # What the access rules follow: who guards a learner, which groups a learner is in,
         # which groups an educator teaches.
@@ -174,6 +176,10 @@ class Loaders:
     async def _achievements(self, keys: list[str]) -> list[list[AchievementDefinition]]:
         definitions = await self._repos.achievements.all()
         return [definitions for _ in keys]
+
+    async def _certifications(self, keys: list[str]) -> list[list[Certification]]:
+        everything = await self._repos.certifications.all()
+        return [everything for _ in keys]
 
     async def _unlocks(self, ids: list[str]) -> list[list[Unlock]]:
         found = await self._repos.unlocks.for_learners(ids)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from persistence.achievements import AchievementRepository, PointsRepository, UnlockRepository
 from persistence.activity import ActivityRepository
 from persistence.catalog import ContentRepository, SkillRepository
+from persistence.certifications import CertificationRepository
 from persistence.database import Database
 from persistence.events import EventRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
@@ -21,6 +22,7 @@ class Repositories:
     database: Database
     content: ContentRepository
     skills: SkillRepository
+    certifications: CertificationRepository
     learners: LearnerRepository
     events: EventRepository
     progress: ProgressRepository
@@ -39,6 +41,7 @@ class Repositories:
             database=database,
             content=ContentRepository(database),
             skills=SkillRepository(database),
+            certifications=CertificationRepository(database),
             learners=LearnerRepository(database),
             events=EventRepository(database),
             progress=ProgressRepository(database),

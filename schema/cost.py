@@ -65,6 +65,7 @@ from domain.catalog import Difficulty
 from domain.events import MAX_BATCH
 from resolvers.catalog import MAX_UPSERT
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
+from resolvers.readiness import ACTIONS_PER_DOMAIN, MAX_CERTIFICATIONS, WEAK_DOMAINS_NAMED
 from resolvers.reading import (
     DEFAULT_ACTIVITY_DAYS,
     DEFAULT_PAGE,
@@ -83,6 +84,8 @@ LEAF_COST = 0
 # Lists bounded by the catalog or the achievement rules, not by an argument: skills, achievements,
 # certifications, categories. An estimate; the demo catalog has fewer of each.
 CATALOG_ESTIMATE = 50
+CERTIFICATIONS_ESTIMATE = 10
+DOMAINS_ESTIMATE = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,16 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Dashboard", "recentAchievements"): Estimate(RECENT_ACHIEVEMENTS),
     # Keep or start the streak, the weakest skill, two open items (domain.dashboard.recommend).
     ("Dashboard", "recommendations"): Estimate(4),
+    # A catalog holds a few certifications, each a handful of exam domains (resolvers.readiness
+    # names three items for each of at most three weak domains, plus booking the exam).
+    ("Query", "certifications"): Estimate(CERTIFICATIONS_ESTIMATE),
+    ("Dashboard", "certificationReadiness"): Estimate(CERTIFICATIONS_ESTIMATE),
+    ("Certification", "domains"): Estimate(DOMAINS_ESTIMATE),
+    ("Readiness", "domains"): Estimate(DOMAINS_ESTIMATE),
+    ("Readiness", "weakAreas"): Estimate(DOMAINS_ESTIMATE),
+    ("Readiness", "strongAreas"): Estimate(DOMAINS_ESTIMATE),
+    ("Readiness", "recommendedActions"): Estimate(WEAK_DOMAINS_NAMED * ACTIONS_PER_DOMAIN + 1),
+    ("Mutation", "upsertCertifications"): LengthOf("certifications", MAX_CERTIFICATIONS),
     ("DailyActivity", "byHour"): Estimate(24),
     ("DailyActivity", "byDifficulty"): Estimate(len(Difficulty) + 1),  # + uncategorised
     # An achievement unlocks once per learner: a batch's events unlock a few in all.

@@ -8,9 +8,11 @@ from typing import Self
 import strawberry
 
 from domain import achievements, dashboard, levels, points, streaks
-from resolvers import gamification
+from resolvers import gamification, readiness
+from schema.context import Info
 from schema.nodes import Node
 from schema.progress import Analytics, DailyActivity
+from schema.readiness import Readiness
 
 AchievementRule = strawberry.enum(
     achievements.RuleType, description="What an achievement measures."
@@ -227,6 +229,7 @@ class ActivitySummary:
 
 @strawberry.type(description="Everything a learner's home screen shows, in one query.")
 class Dashboard:
+    value: strawberry.Private[gamification.Dashboard]
     generated_at: datetime
     overall_analytics: Analytics
     activity_summary: ActivitySummary
@@ -239,9 +242,24 @@ class Dashboard:
     level: Level
     recommendations: list[Recommendation]
 
+    @strawberry.field(
+        description="Readiness for each certification of the catalog (the ProCert block)."
+    )
+    async def certification_readiness(self, info: Info) -> list[Readiness]:
+        ctx = info.context
+        values = await readiness.readiness_by_certification(
+            ctx.access,
+            ctx.loaders,
+            ctx.repositories,
+            self.value.learner.id,
+            now=self.value.generated_at,
+        )
+        return [Readiness.from_domain(value) for value in values]
+
     @classmethod
     def from_domain(cls, value: gamification.Dashboard) -> Self:
         return cls(
+            value=value,
             generated_at=value.generated_at,
             overall_analytics=Analytics.from_domain(value.overall),
             activity_summary=ActivitySummary.from_domain(value.activity),

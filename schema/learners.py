@@ -10,7 +10,7 @@ import strawberry
 from domain import learners
 from domain.errors import InvalidInput
 from domain.progress import ProgressFilter
-from resolvers import gamification, reading
+from resolvers import gamification, readiness, reading
 from resolvers import groups as group_use_cases
 from schema.catalog import Skill
 from schema.connections import Connection, decode_cursor
@@ -24,6 +24,7 @@ from schema.progress import (
     ProgressStatus,
     SkillMastery,
 )
+from schema.readiness import Readiness
 from schema.selection import BREAKDOWN_FIELDS, selects_any
 
 if TYPE_CHECKING:
@@ -163,6 +164,21 @@ class Learner(Node):
             trend_detail=selects_any(info, BREAKDOWN_FIELDS, "performanceTrend"),
         )
         return Dashboard.from_domain(value)
+
+    @strawberry.field(
+        description="How ready the learner is for a certification; null for one not in the catalog."
+    )
+    async def readiness(self, info: Info, certification: str) -> Readiness | None:
+        ctx = info.context
+        value = await readiness.readiness_for(
+            ctx.access,
+            ctx.loaders,
+            ctx.repositories,
+            self.learner_id,
+            certification,
+            now=ctx.now(),
+        )
+        return Readiness.from_domain(value) if value else None
 
     @strawberry.field(description="The ids of the learner's guardians (parents).")
     async def guardian_ids(self, info: Info) -> list[str]:

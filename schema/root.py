@@ -8,7 +8,7 @@ import strawberry
 
 from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
-from resolvers import catalog, gamification, groups, learners, reading, recording
+from resolvers import catalog, gamification, groups, learners, readiness, reading, recording
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
@@ -34,6 +34,7 @@ from schema.groups import (
 from schema.learners import Learner, LearnerInput
 from schema.nodes import Node, from_global_id
 from schema.progress import ContentProgress
+from schema.readiness import Certification, CertificationInput
 
 
 def unlock_seq(unlock_id: str, learner_id: str) -> int:
@@ -113,6 +114,11 @@ class Query:
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Group]:
         return await groups_connection(info, first=first, after=after)
+
+    @strawberry.field(description="The catalog's certifications, by id.")
+    async def certifications(self, info: Info) -> list[Certification]:
+        found = await readiness.certifications(info.context.access, info.context.loaders)
+        return [Certification.from_domain(c) for c in found]
 
     @strawberry.field(description="Every achievement rule, by key.")
     async def achievement_definitions(self, info: Info) -> list[AchievementDefinition]:
@@ -238,6 +244,16 @@ class Mutation:
             ctx.access, ctx.repositories, [skill.to_domain() for skill in skills]
         )
         return [Skill.from_domain(skill) for skill in saved]
+
+    @strawberry.mutation(description="Creates or replaces certifications (admins); all or nothing.")
+    async def upsert_certifications(
+        self, info: Info, certifications: list[CertificationInput]
+    ) -> list[Certification]:
+        ctx = info.context
+        saved = await readiness.upsert_certifications(
+            ctx.access, ctx.repositories, [c.to_domain() for c in certifications]
+        )
+        return [Certification.from_domain(c) for c in saved]
 
     @strawberry.mutation(description="Creates a group or changes its name or educators (admins).")
     async def upsert_group(self, info: Info, input: GroupInput) -> Group:

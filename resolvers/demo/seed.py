@@ -14,10 +14,12 @@ from persistence.repositories import Repositories
 from resolvers.access import Access
 from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
 from resolvers.demo.catalog import CONTENT, SKILLS
+from resolvers.demo.certifications import CERTIFICATIONS
 from resolvers.demo.learners import CHILDREN, CLASS, CLASS_NAME, EDUCATOR, PARENT, PROFILES
 from resolvers.demo.simulator import demo_events
 from resolvers.groups import add_members, link_guardian, upsert_group
 from resolvers.learners import upsert_learner
+from resolvers.readiness import upsert_certifications
 from resolvers.recording import Recorder
 
 
@@ -47,6 +49,7 @@ async def seed_demo(
         await upsert_skills(access, repos, skills)
     for items in _chunks(CONTENT, MAX_UPSERT):
         await upsert_content(access, repos, items)
+    await upsert_certifications(access, repos, CERTIFICATIONS)
     # Before the events: a learner first seen through an event would get UTC days.
     for profile in PROFILES:
         await upsert_learner(access, repos, LearnerChanges.replacing(profile.learner))

@@ -30,16 +30,19 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     GraphQLUnionType,
+    Undefined,
     get_named_type,
     is_leaf_type,
 )
 
 from domain.access import ANONYMOUS, Role, Viewer
+from domain.certifications import Certification, CertificationLevel, ExamDomain, StudyHours
 from domain.events import EventType
 from domain.groups import GroupChanges
 from resolvers import reading
 from resolvers.access import Access
 from resolvers.groups import add_members, link_guardian, upsert_group
+from resolvers.readiness import upsert_certifications
 from resolvers.services import Services
 from schema.context import new_context
 from schema.nodes import to_global_id
@@ -90,6 +93,8 @@ RULES: dict[str, Rule] = {
     "Query.contentItem": Rule(AUTHENTICATED, '(id: "saa-ec2-1")'),
     "Query.contentItems": CATALOG,
     "Query.skills": CATALOG,
+    "Query.certifications": CATALOG,
+    "Dashboard.certificationReadiness": Rule(READ_ADA),
     # Learner fields check the learner themselves (see the bypass test below).
     **{
         f"Learner.{name}": Rule(READ_ADA)
@@ -108,6 +113,7 @@ RULES: dict[str, Rule] = {
             "groups",
         )
     },
+    "Learner.readiness": Rule(READ_ADA, '(certification: "SIM")'),
     "Group.memberCount": Rule(MEMBERS_OF_CLASS_A),
     "Group.members": Rule(MEMBERS_OF_CLASS_A),
     "Viewer.learner": INHERIT,  # the viewer's own record
@@ -173,6 +179,12 @@ MUTATIONS: dict[str, Trial] = {
         '(items: [{id: "new-{viewer}", title: "New", kind: QUESTION, certification: "SAA"}])',
     ),
     "upsertSkills": Trial(ADMINS, '(skills: [{id: "skill-{viewer}", name: "New"}])'),
+    "upsertCertifications": Trial(
+        ADMINS,
+        '(certifications: [{id: "C-{viewer}", name: "C", level: ASSOCIATE, passMark: 72, '
+        "examItems: 20, examMinutes: 60, studyHours: {least: 10}, "
+        'domains: [{id: "d", name: "D", weight: 100, skillIds: ["ec2"]}]}])',
+    ),
     "upsertGroup": Trial(ADMINS, '(input: {id: "class-a", name: "Class A"})'),
     "deleteGroup": Trial(ADMINS, '(id: "class-gone-{viewer}")'),
     "addGroupMembers": Trial(MANAGE_CLASS_A, '(groupId: "class-a", learnerIds: ["ada"])'),
@@ -209,6 +221,20 @@ async def cast(services: Services) -> None:
         await upsert_group(access, repos, changes, now=NOW)
         await add_members(access, repos, group, [member], now=NOW)
     await link_guardian(access, repos, "pat", "ada", now=NOW)
+    simulated = Certification(
+        id="SIM",
+        name="Simulated",
+        level=CertificationLevel.ASSOCIATE,
+        domains=(
+            ExamDomain("compute", "Compute", 0.6, ("ec2",)),
+            ExamDomain("storage", "Storage", 0.4, ("s3",)),
+        ),
+        pass_mark=0.7,
+        exam_items=20,
+        exam_minutes=60,
+        study_hours=StudyHours(10, 20),
+    )
+    await upsert_certifications(access, repos, [simulated])
     unlocks = (await repos.unlocks.for_learners(["ada"]))["ada"]
     assert len(unlocks) >= 2, "the walk needs two of ada's unlocks (catch-up from the first)"
 
@@ -267,7 +293,7 @@ def required_args(definition: GraphQLField) -> list[str]:
     return [
         name
         for name, arg in definition.args.items()
-        if isinstance(arg.type, GraphQLNonNull) and arg.default_value is None
+        if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
     ]
 
 

@@ -1,0 +1,69 @@
+"""Readiness over GraphQL, for a demo learner, as their parent would ask for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.access import Role
+from resolvers.demo import seed_demo
+from resolvers.services import Services
+from tests.factories import NOW, viewer
+from tests.schema.conftest import Execute
+
+PARENT = viewer("demo-parent", Role.PARENT)
+READINESS = """
+  certification { certificationId name passMark examItems studyHours { least most }
+                  domains { domainId weight } }
+  readinessScore predictedPassProbability estimatedStudyHoursLeft confidenceLevel assessedAt
+  weakAreas { domainId name mastery correctChance answers }
+  strongAreas { domainId mastery }
+  domains { domainId weight mastery answers }
+  recommendedActions { kind message domainId contentId estimatedMinutes }
+"""
+
+
+async def test_a_demo_learners_dashboard_carries_readiness_for_each_certification(
+    services: Services, execute: Execute
+) -> None:
+    await seed_demo(services.repositories, services.recorder, now=NOW, weeks=2)
+
+    result = await execute(
+        f"""{{ learner(id: "demo-ada") {{
+              dashboard {{ certificationReadiness {{ {READINESS} }} }}
+              readiness(certification: "SAA") {{ {READINESS} }}
+              unknown: readiness(certification: "DVA") {{ readinessScore }}
+            }} }}""",
+        as_viewer=PARENT,
+    )
+
+    assert result["errors"] == []
+    learner: dict[str, Any] = result["data"]["learner"]
+    blocks = learner["dashboard"]["certificationReadiness"]
+    assert [b["certification"]["certificationId"] for b in blocks] == ["CCP", "SAA"]
+    saa = learner["readiness"]
+    assert saa == next(b for b in blocks if b["certification"]["certificationId"] == "SAA")
+    assert saa["certification"]["passMark"] == 72
+    assert sum(d["weight"] for d in saa["certification"]["domains"]) == 100
+    assert 0 <= saa["readinessScore"] <= 100
+    assert 0 <= saa["predictedPassProbability"] <= 100
+    assert saa["confidenceLevel"] in {"LOW", "MEDIUM", "HIGH"}
+    assert sum(d["answers"] for d in saa["domains"]) > 0  # two weeks of study
+    assert 0 < saa["estimatedStudyHoursLeft"] < 100
+    for action in saa["recommendedActions"]:
+        assert action["message"]
+        assert action["kind"] in {"STUDY_ITEM", "PRACTISE_DOMAIN", "BOOK_EXAM"}
+    assert learner["unknown"] is None
+
+
+async def test_a_parent_of_someone_else_gets_no_readiness(
+    services: Services, execute: Execute
+) -> None:
+    await seed_demo(services.repositories, services.recorder, now=NOW, weeks=1)
+
+    result = await execute(
+        '{ learner(id: "demo-alan") { readiness(certification: "SAA") { readinessScore } } }',
+        as_viewer=PARENT,
+    )
+
+    assert result["data"] == {"learner": None}
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["FORBIDDEN"]
