@@ -34,6 +34,7 @@ from domain.mastery import (
 from domain.mastery import practise as practise_skill
 from domain.points import PointsEntry, PointsSource, event_awards
 from domain.progress import ContentProgress, advance
+from domain.review import review
 from domain.totals import LearnerTotals, add_to_totals
 
 DEFAULT_PASS_THRESHOLD = 0.7
@@ -105,6 +106,11 @@ class LearnerRecord:
         )
         credited = verdict.applied_to(event)
         after = advance(before, credited)
+        correct = self._correctness(credited, rules)
+        if correct is not None:
+            after = replace(
+                after, review=review(before.review, correct=correct, at=credited.occurred_at)
+            )
         if verdict.rewarded and is_evidence(event):
             after = replace(
                 after,
@@ -121,7 +127,7 @@ class LearnerRecord:
             before=before,
             after=after,
             day=when.day,
-            mastered_change=self._practise_skills(credited, item, rules),
+            mastered_change=self._practise_skills(credited, item, rules, correct),
         )
 
         earned = 0
@@ -235,14 +241,20 @@ class LearnerRecord:
         self.new_unlocks.extend(unlocks)
         return tuple(unlocks)
 
-    def _practise_skills(self, event: LearningEvent, item: ContentItem, rules: Rules) -> int:
+    @staticmethod
+    def _correctness(event: LearningEvent, rules: Rules) -> bool | None:
+        """Whether an answer was right (None: not an answer, or no way to tell)."""
+        if event.type is not EventType.ANSWERED:
+            return None
+        return judge_answer(
+            correct=event.correct, score=event.score, pass_threshold=rules.pass_threshold
+        )
+
+    def _practise_skills(
+        self, event: LearningEvent, item: ContentItem, rules: Rules, correct: bool | None
+    ) -> int:
         """Updates each skill of the item; returns the change in the number of mastered skills
         (a late wrong answer can take a mastery back)."""
-        correct = None
-        if event.type is EventType.ANSWERED:
-            correct = judge_answer(
-                correct=event.correct, score=event.score, pass_threshold=rules.pass_threshold
-            )
         change = 0
         for skill_id in item.skill_ids:
             params = rules.skill_params.get(skill_id, DEFAULT_BKT)

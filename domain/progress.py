@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.events import EventType, LearningEvent
+from domain.review import ReviewCard
 
 
 class ProgressStatus(StrEnum):
@@ -56,6 +57,7 @@ class ContentProgress:
     point_awards: frozenset[str] = frozenset()  # event points already earned on this item
     # When its latest counted answers and scored events happened, by event type (reward guard).
     rewarded_at: tuple[tuple[str, datetime], ...] = ()
+    review: ReviewCard | None = None  # its spaced-repetition card, once answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
         last_scored_at=scored_at,
         point_awards=progress.point_awards,
         rewarded_at=progress.rewarded_at,
+        review=progress.review,
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
+from domain.review import ReviewCard
 from persistence.database import (
     READ_BATCH,
     Database,
@@ -37,7 +39,38 @@ def progress_to_document(progress: ContentProgress) -> Document:
         "lastScoredAt": progress.last_scored_at,
         "pointAwards": sorted(progress.point_awards),
         "rewardedAt": [[kind, at] for kind, at in progress.rewarded_at],
+        "review": _card_to_document(progress.review),
     }
+
+
+def _card_to_document(card: ReviewCard | None) -> Document | None:
+    if card is None:
+        return None
+    return {
+        "state": card.state,
+        "step": card.step,
+        "stability": card.stability,
+        "difficulty": card.difficulty,
+        "due": card.due,
+        "lastReview": card.last_review,
+        "reviews": card.reviews,
+        "lapses": card.lapses,
+    }
+
+
+def _card_from_document(doc: Document | None) -> ReviewCard | None:
+    if doc is None:
+        return None
+    return ReviewCard(
+        state=doc["state"],
+        step=doc.get("step"),
+        stability=doc.get("stability"),
+        difficulty=doc.get("difficulty"),
+        due=doc["due"],
+        last_review=doc.get("lastReview"),
+        reviews=doc.get("reviews", 0),
+        lapses=doc.get("lapses", 0),
+    )
 
 
 def progress_from_document(doc: Document) -> ContentProgress:
@@ -57,6 +90,7 @@ def progress_from_document(doc: Document) -> ContentProgress:
         last_scored_at=doc.get("lastScoredAt"),
         point_awards=frozenset(doc.get("pointAwards", ())),
         rewarded_at=tuple((kind, at) for kind, at in doc.get("rewardedAt", ())),
+        review=_card_from_document(doc.get("review")),
     )
 
 
@@ -136,3 +170,12 @@ class ProgressRepository:
     async def find(self, learner_id: str, content_id: str) -> ContentProgress | None:
         doc = await self._collection.find_one({"learnerId": learner_id, "contentId": content_id})
         return None if doc is None else progress_from_document(doc)
+
+    async def due_for_review(
+        self, learner_id: str, at: datetime, *, limit: int
+    ) -> list[ContentProgress]:
+        """The learner's items whose review is due at `at`, the longest overdue first (read
+        through the learner's progress index: a learner has one document per item touched)."""
+        query = {"learnerId": learner_id, "review.due": {"$lte": at}}
+        cursor = self._collection.find(query).sort("review.due", 1).limit(limit)
+        return [progress_from_document(doc) async for doc in cursor]

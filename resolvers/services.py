@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from domain.risk import RiskSettings
 from persistence.feed import Feed
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
@@ -29,6 +30,7 @@ class Services:
     recorder: Recorder
     clock: Clock = utc_now
     gamification: GamificationSettings = field(default_factory=GamificationSettings)
+    risk: RiskSettings = field(default_factory=RiskSettings)
 
     @property
     def transactions(self) -> TransactionRunner:

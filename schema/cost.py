@@ -62,6 +62,7 @@ from graphql.execution.values import VariableValues
 from strawberry.extensions import SchemaExtension
 
 from domain.catalog import Difficulty
+from domain.risk import RiskKind
 from domain.events import MAX_BATCH
 from resolvers.catalog import MAX_UPSERT
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
@@ -193,6 +194,8 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Group", "members"): Paged(First()),
     ("Learner", "contentProgress"): Paged(First()),
     ("Learner", "pointsHistory"): First(),
+    ("Learner", "dueForReview"): First(),
+    ("Learner", "nextItems"): First(),
     ("Learner", "dailyActivity"): DayRange(),
     ("Mutation", "recordEvents"): Paged(LengthOf("inputs", MAX_BATCH)),
     ("Mutation", "upsertContent"): LengthOf("items", MAX_UPSERT),
@@ -214,6 +217,7 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Dashboard", "recentAchievements"): Estimate(RECENT_ACHIEVEMENTS),
     # Keep or start the streak, the weakest skill, two open items (domain.dashboard.recommend).
     ("Dashboard", "recommendations"): Estimate(4),
+    ("RiskAssessment", "reasons"): Estimate(len(RiskKind)),
     # A catalog holds a few certifications, each a handful of exam domains (resolvers.readiness
     # names three items for each of at most three weak domains, plus booking the exam).
     ("Query", "certifications"): Estimate(CERTIFICATIONS_ESTIMATE),

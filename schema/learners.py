@@ -10,8 +10,9 @@ import strawberry
 from domain import learners
 from domain.errors import InvalidInput
 from domain.progress import ProgressFilter
-from resolvers import gamification, readiness, reading
+from resolvers import analytics, gamification, readiness, reading
 from resolvers import groups as group_use_cases
+from schema.analytics import DueReview, NextItem, RiskAssessment
 from schema.catalog import Skill
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
@@ -179,6 +180,47 @@ class Learner(Node):
             now=ctx.now(),
         )
         return Readiness.from_domain(value) if value else None
+
+    @strawberry.field(
+        description="Items due for review (spaced repetition), the longest overdue first; at "
+        "most 100."
+    )
+    async def due_for_review(self, info: Info, first: int = 20) -> list[DueReview]:
+        ctx = info.context
+        values = await analytics.due_reviews(
+            ctx.access, ctx.loaders, ctx.repositories, self.learner_id, now=ctx.now(), first=first
+        )
+        return [DueReview.from_domain(value) for value in values]
+
+    @strawberry.field(
+        description="The next best items, ranked: reviews due, weak domains, next up; at most 100."
+    )
+    async def next_items(self, info: Info, first: int = 10) -> list[NextItem]:
+        ctx = info.context
+        values = await analytics.next_items(
+            ctx.access, ctx.loaders, ctx.repositories, self.learner_id, now=ctx.now(), first=first
+        )
+        return [NextItem.from_domain(value) for value in values]
+
+    @strawberry.field(
+        description="Whether the learner is at risk and why; with an exam date and its "
+        "certification, a low pass probability close to it counts."
+    )
+    async def at_risk(
+        self, info: Info, certification: str | None = None, exam_date: date | None = None
+    ) -> RiskAssessment:
+        ctx = info.context
+        reasons = await analytics.at_risk(
+            ctx.access,
+            ctx.loaders,
+            ctx.repositories,
+            self.value,
+            now=ctx.now(),
+            settings=ctx.services.risk,
+            certification=certification,
+            exam_date=exam_date,
+        )
+        return RiskAssessment.from_domain(reasons)
 
     @strawberry.field(description="The ids of the learner's guardians (parents).")
     async def guardian_ids(self, info: Info) -> list[str]:

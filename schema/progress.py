@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
@@ -14,6 +14,9 @@ from resolvers import catalog
 from schema.catalog import ContentItem, Skill
 from schema.context import Info
 from schema.nodes import Node
+
+if TYPE_CHECKING:
+    from schema.analytics import ReviewSchedule
 
 ProgressStatus = strawberry.enum(
     progress.ProgressStatus, description="Where a learner is with an item; never moves backwards."
@@ -41,6 +44,15 @@ class ContentProgress(Node):
 
     def local_id(self) -> str:
         return f"{self.learner_id}|{self.content_id}"
+
+    @strawberry.field(description="Its spaced-repetition schedule, once answered.")
+    def review(
+        self, info: Info
+    ) -> Annotated[ReviewSchedule, strawberry.lazy("schema.analytics")] | None:
+        from schema.analytics import ReviewSchedule
+
+        card = self.value.review
+        return None if card is None else ReviewSchedule.from_domain(card, info.context.now())
 
     @strawberry.field(description="The content item.")
     async def content(self, info: Info) -> ContentItem | None:

@@ -216,3 +216,19 @@ def test_consecutive_correct_answers_master_the_skills() -> None:
         apply(record, event(correct=True, occurred_at=at(minutes)))
     assert all(state.mastered for state in record.skills.values())
     assert record.progress["saa-ec2-1"].attempts == 4
+
+
+def test_an_answer_schedules_the_items_review_and_other_events_do_not() -> None:
+    record = record_for()
+    viewed = record.record(
+        late_event(type=EventType.VIEWED, score=None), ITEM, rules=Rules(), recorded_at=NOW
+    )
+    answered = record.record(
+        late_event(score=0.2, correct=False), ITEM, rules=Rules(), recorded_at=NOW
+    )
+
+    assert viewed.progress.review is None
+    card = answered.progress.review
+    assert card is not None and card.reviews == 1
+    assert card.last_review == LATE_EVENING_UTC
+    assert card.due > LATE_EVENING_UTC

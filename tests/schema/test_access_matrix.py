@@ -111,6 +111,9 @@ RULES: dict[str, Rule] = {
             "dashboard",
             "guardianIds",
             "groups",
+            "dueForReview",
+            "nextItems",
+            "atRisk",
         )
     },
     "Learner.readiness": Rule(READ_ADA, '(certification: "SIM")'),
@@ -120,6 +123,7 @@ RULES: dict[str, Rule] = {
     "Viewer.children": INHERIT,  # the viewer's own children
     "Viewer.groups": INHERIT,  # filtered
     "ContentProgress.content": CATALOG,
+    "ContentProgress.review": INHERIT,
     "RecordEventResult.progress": INHERIT,  # what the event just recorded
     "RecordEventResult.error": INHERIT,
     "RecordEventResult.newAchievements": INHERIT,
