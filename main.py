@@ -35,6 +35,7 @@ from domain.errors import InvalidInput
 from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
 from domain.mastery import DEFAULT_ANSWER_WINDOW
+from domain.risk import RiskSettings
 from domain.streaks import DEFAULT_AT_RISK_HOUR
 from persistence.availability import Availability, watch_pings
 from persistence.database import Database, DatabaseUnsupported, create_client, open_database
@@ -77,6 +78,7 @@ from schema.tokens import (
 )
 
 ROOT = Path(__file__).resolve().parent
+DEFAULT_RISK = RiskSettings()
 log = logging.getLogger("cairn")
 
 
@@ -176,6 +178,14 @@ class Settings(BaseSettings):
     guard_max_rewarded: int = Field(default=DEFAULT_GUARD.max_rewarded, ge=1)
     guard_rate_window_minutes: int = Field(default=DEFAULT_GUARD.rate_window_minutes, ge=1)
     mastery_window: int = Field(default=DEFAULT_ANSWER_WINDOW, ge=1, le=100_000)
+    # At-risk detection (README: "At risk").
+    at_risk_inactive_days: int = Field(default=DEFAULT_RISK.inactive_days, ge=1)
+    at_risk_score_drop: float = Field(
+        default=DEFAULT_RISK.score_drop * 100, gt=0, le=100, description="Percentage points."
+    )
+    at_risk_min_scored: int = Field(default=DEFAULT_RISK.min_scored, ge=1)
+    at_risk_readiness_below: float = Field(default=DEFAULT_RISK.readiness_below, ge=0, le=100)
+    at_risk_exam_within_days: int = Field(default=DEFAULT_RISK.exam_within_days, ge=0)
     transaction_deadline_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("jwt_secret", "jwks_url", "jwt_issuer", "jwt_audience", mode="before")
@@ -247,6 +257,16 @@ class Settings(BaseSettings):
         )
 
     @property
+    def risk(self) -> RiskSettings:
+        return RiskSettings(
+            inactive_days=self.at_risk_inactive_days,
+            score_drop=self.at_risk_score_drop / 100,
+            min_scored=self.at_risk_min_scored,
+            readiness_below=self.at_risk_readiness_below,
+            exam_within_days=self.at_risk_exam_within_days,
+        )
+
+    @property
     def gamification(self) -> GamificationSettings:
         return GamificationSettings(
             at_risk_hour=self.streak_at_risk_hour, levels=parse_levels(self.levels)
@@ -306,6 +326,7 @@ def build_services(database: Database, settings: Settings) -> Services:
         recorder=recorder,
         clock=utc_now,
         gamification=settings.gamification,
+        risk=settings.risk,
     )
 
 
