@@ -20,6 +20,7 @@ UNLOCKS = "achievement_unlocks"
 POINTS = "points_ledger"
 MANUAL_AWARDS = "manual_awards"  # read by _id only: 'learner|award id', the idempotency key
 CERTIFICATIONS = "certifications"  # read whole: a catalog holds a few dozen
+PATHS = "learning_paths"  # read whole: a catalog holds a few dozen
 GROUPS = "groups"
 MEMBERSHIPS = "group_members"  # _id 'group|learner'
 GUARDIANSHIPS = "guardianships"  # _id 'parent|learner'

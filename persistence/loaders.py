@@ -20,6 +20,7 @@ from domain.certifications import Certification
 from domain.groups import Group
 from domain.learners import Learner
 from domain.mastery import SkillState
+from domain.paths import LearningPath
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from domain.totals import LearnerTotals
 from persistence.repositories import Repositories
@@ -76,6 +77,7 @@ class Loaders:
         self.catalog_counts: Loader[str, CatalogCounts] = Loader(self._catalog_counts)
         self.achievements: Loader[str, list[AchievementDefinition]] = Loader(self._achievements)
         self.certifications: Loader[str, list[Certification]] = Loader(self._certifications)
+        self.paths: Loader[str, list[LearningPath]] = Loader(self._paths)
         self.unlocks: Loader[str, list[Unlock]] = Loader(self._unlocks)
         # What the access rules follow: who guards a learner, which groups a learner is in,
         # which groups an educator teaches.
@@ -179,6 +181,10 @@ class Loaders:
 
     async def _certifications(self, keys: list[str]) -> list[list[Certification]]:
         everything = await self._repos.certifications.all()
+        return [everything for _ in keys]
+
+    async def _paths(self, keys: list[str]) -> list[list[LearningPath]]:
+        everything = await self._repos.paths.all()
         return [everything for _ in keys]
 
     async def _unlocks(self, ids: list[str]) -> list[list[Unlock]]:

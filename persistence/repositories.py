@@ -12,6 +12,7 @@ from persistence.database import Database
 from persistence.events import EventRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
 from persistence.learners import LearnerRepository
+from persistence.paths import PathRepository
 from persistence.progress import ProgressRepository
 from persistence.skill_states import SkillStateRepository
 from persistence.totals import TotalsRepository
@@ -23,6 +24,7 @@ class Repositories:
     content: ContentRepository
     skills: SkillRepository
     certifications: CertificationRepository
+    paths: PathRepository
     learners: LearnerRepository
     events: EventRepository
     progress: ProgressRepository
@@ -42,6 +44,7 @@ class Repositories:
             content=ContentRepository(database),
             skills=SkillRepository(database),
             certifications=CertificationRepository(database),
+            paths=PathRepository(database),
             learners=LearnerRepository(database),
             events=EventRepository(database),
             progress=ProgressRepository(database),

@@ -20,6 +20,7 @@ from domain.suggestions import DueItem, Suggestion, WeakDomainItems, suggest
 from persistence.loaders import ActivityKey, Loaders, ProgressPageKey
 from persistence.repositories import Repositories
 from resolvers.access import Access
+from resolvers.paths import learner_paths
 from resolvers.readiness import ActionKind, readiness_of
 from resolvers.reading import check_page_size
 
@@ -68,7 +69,9 @@ async def next_items(
     now: datetime,
     first: int,
 ) -> list[Suggestion]:
-    """The next best items (`domain.suggestions`): reviews due, weak domains, next up."""
+    """The next best items (`domain.suggestions`): reviews due, weak domains, then next up:
+    the next step of each path of a certification the learner studies, or, for one without a
+    path, its first items not started."""
     await access.require_read(learner_id)
     limit = check_page_size(first)
     due = [
@@ -94,7 +97,16 @@ async def next_items(
             weak_items = [i for i in await loaders.content.load_many(ids) if i is not None]
             weak.append(WeakDomainItems(standing.domain.name, standing.mastery, tuple(weak_items)))
     next_up: list[ContentItem] = []
+    on_paths: set[str | None] = set()
+    for walked in await learner_paths(access, loaders, learner_id):
+        step = walked.progress.next_up
+        if walked.path.certification in studied and step is not None:
+            on_paths.add(walked.path.certification)
+            if step.item_id in walked.items:
+                next_up.append(walked.items[step.item_id])
     for certification_id in studied:
+        if certification_id in on_paths:
+            continue  # its path says what comes next
         page = await loaders.progress_page.load(
             ProgressPageKey(
                 learner_id,

@@ -62,10 +62,11 @@ from graphql.execution.values import VariableValues
 from strawberry.extensions import SchemaExtension
 
 from domain.catalog import Difficulty
-from domain.risk import RiskKind
 from domain.events import MAX_BATCH
+from domain.risk import RiskKind
 from resolvers.catalog import MAX_UPSERT
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
+from resolvers.paths import MAX_PATHS
 from resolvers.readiness import ACTIONS_PER_DOMAIN, MAX_CERTIFICATIONS, WEAK_DOMAINS_NAMED
 from resolvers.reading import (
     DEFAULT_ACTIVITY_DAYS,
@@ -86,6 +87,7 @@ LEAF_COST = 0
 # certifications, categories. An estimate; the demo catalog has fewer of each.
 CATALOG_ESTIMATE = 50
 CERTIFICATIONS_ESTIMATE = 10
+STEPS_ESTIMATE = 50
 DOMAINS_ESTIMATE = 6
 
 
@@ -221,6 +223,13 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     # A catalog holds a few certifications, each a handful of exam domains (resolvers.readiness
     # names three items for each of at most three weak domains, plus booking the exam).
     ("Query", "certifications"): Estimate(CERTIFICATIONS_ESTIMATE),
+    # Paths hold up to 500 steps; a catalog, a few paths; a certification, a dozen modules.
+    ("Query", "learningPaths"): Estimate(CERTIFICATIONS_ESTIMATE),
+    ("Learner", "paths"): Estimate(CERTIFICATIONS_ESTIMATE),
+    ("Learner", "modules"): Estimate(12),
+    ("LearningPath", "steps"): Estimate(STEPS_ESTIMATE),
+    ("PathProgress", "steps"): Estimate(STEPS_ESTIMATE),
+    ("Mutation", "upsertLearningPaths"): LengthOf("paths", MAX_PATHS),
     ("Dashboard", "certificationReadiness"): Estimate(CERTIFICATIONS_ESTIMATE),
     ("Certification", "domains"): Estimate(DOMAINS_ESTIMATE),
     ("Readiness", "domains"): Estimate(DOMAINS_ESTIMATE),

@@ -12,12 +12,14 @@ from domain.errors import InvalidInput
 from domain.progress import ProgressFilter
 from resolvers import analytics, gamification, readiness, reading
 from resolvers import groups as group_use_cases
+from resolvers import paths as path_use_cases
 from schema.analytics import DueReview, NextItem, RiskAssessment
 from schema.catalog import Skill
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
 from schema.gamification import Achievement, Dashboard, Level, PointsEntry, Streak
 from schema.nodes import Node
+from schema.paths import ModuleProgress, PathProgress
 from schema.progress import (
     Analytics,
     ContentProgress,
@@ -221,6 +223,24 @@ class Learner(Node):
             exam_date=exam_date,
         )
         return RiskAssessment.from_domain(reasons)
+
+    @strawberry.field(
+        description="The learner's way through each learning path (of one certification)."
+    )
+    async def paths(self, info: Info, certification: str | None = None) -> list[PathProgress]:
+        ctx = info.context
+        values = await path_use_cases.learner_paths(
+            ctx.access, ctx.loaders, self.learner_id, certification=certification
+        )
+        return [PathProgress.from_domain(value) for value in values]
+
+    @strawberry.field(description="Progress per module of a certification, in path order.")
+    async def modules(self, info: Info, certification: str) -> list[ModuleProgress]:
+        ctx = info.context
+        values = await path_use_cases.modules(
+            ctx.access, ctx.loaders, ctx.repositories, self.learner_id, certification
+        )
+        return [ModuleProgress.from_domain(value) for value in values]
 
     @strawberry.field(description="The ids of the learner's guardians (parents).")
     async def guardian_ids(self, info: Info) -> list[str]:

@@ -9,6 +9,7 @@ import strawberry
 from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
 from resolvers import catalog, gamification, groups, learners, readiness, reading, recording
+from resolvers import paths as path_use_cases
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
@@ -33,6 +34,7 @@ from schema.groups import (
 )
 from schema.learners import Learner, LearnerInput
 from schema.nodes import Node, from_global_id
+from schema.paths import LearningPath, LearningPathInput
 from schema.progress import ContentProgress
 from schema.readiness import Certification, CertificationInput
 
@@ -114,6 +116,11 @@ class Query:
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Group]:
         return await groups_connection(info, first=first, after=after)
+
+    @strawberry.field(description="The catalog's learning paths, by id.")
+    async def learning_paths(self, info: Info) -> list[LearningPath]:
+        found = await path_use_cases.paths(info.context.access, info.context.loaders)
+        return [LearningPath.from_domain(p) for p in found]
 
     @strawberry.field(description="The catalog's certifications, by id.")
     async def certifications(self, info: Info) -> list[Certification]:
@@ -244,6 +251,16 @@ class Mutation:
             ctx.access, ctx.repositories, [skill.to_domain() for skill in skills]
         )
         return [Skill.from_domain(skill) for skill in saved]
+
+    @strawberry.mutation(description="Creates or replaces learning paths (admins); all or nothing.")
+    async def upsert_learning_paths(
+        self, info: Info, paths: list[LearningPathInput]
+    ) -> list[LearningPath]:
+        ctx = info.context
+        saved = await path_use_cases.upsert_paths(
+            ctx.access, ctx.repositories, [p.to_domain() for p in paths]
+        )
+        return [LearningPath.from_domain(p) for p in saved]
 
     @strawberry.mutation(description="Creates or replaces certifications (admins); all or nothing.")
     async def upsert_certifications(

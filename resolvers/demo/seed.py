@@ -16,9 +16,11 @@ from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
 from resolvers.demo.catalog import CONTENT, SKILLS
 from resolvers.demo.certifications import CERTIFICATIONS
 from resolvers.demo.learners import CHILDREN, CLASS, CLASS_NAME, EDUCATOR, PARENT, PROFILES
+from resolvers.demo.paths import PATHS
 from resolvers.demo.simulator import demo_events
 from resolvers.groups import add_members, link_guardian, upsert_group
 from resolvers.learners import upsert_learner
+from resolvers.paths import upsert_paths
 from resolvers.readiness import upsert_certifications
 from resolvers.recording import Recorder
 
@@ -50,6 +52,7 @@ async def seed_demo(
     for items in _chunks(CONTENT, MAX_UPSERT):
         await upsert_content(access, repos, items)
     await upsert_certifications(access, repos, CERTIFICATIONS)
+    await upsert_paths(access, repos, PATHS)
     # Before the events: a learner first seen through an event would get UTC days.
     for profile in PROFILES:
         await upsert_learner(access, repos, LearnerChanges.replacing(profile.learner))

@@ -114,9 +114,12 @@ RULES: dict[str, Rule] = {
             "dueForReview",
             "nextItems",
             "atRisk",
+            "paths",
         )
     },
     "Learner.readiness": Rule(READ_ADA, '(certification: "SIM")'),
+    "Learner.modules": Rule(READ_ADA, '(certification: "SAA")'),
+    "Query.learningPaths": CATALOG,
     "Group.memberCount": Rule(MEMBERS_OF_CLASS_A),
     "Group.members": Rule(MEMBERS_OF_CLASS_A),
     "Viewer.learner": INHERIT,  # the viewer's own record
@@ -183,6 +186,9 @@ MUTATIONS: dict[str, Trial] = {
         '(items: [{id: "new-{viewer}", title: "New", kind: QUESTION, certification: "SAA"}])',
     ),
     "upsertSkills": Trial(ADMINS, '(skills: [{id: "skill-{viewer}", name: "New"}])'),
+    "upsertLearningPaths": Trial(
+        ADMINS, '(paths: [{id: "p-{viewer}", name: "P", steps: [{itemId: "saa-ec2-1"}]}])'
+    ),
     "upsertCertifications": Trial(
         ADMINS,
         '(certifications: [{id: "C-{viewer}", name: "C", level: ASSOCIATE, passMark: 72, '

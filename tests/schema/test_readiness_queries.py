@@ -67,3 +67,52 @@ async def test_a_parent_of_someone_else_gets_no_readiness(
 
     assert result["data"] == {"learner": None}
     assert [e["extensions"]["code"] for e in result["errors"]] == ["FORBIDDEN"]
+
+
+async def test_a_demo_learners_paths_modules_reviews_next_items_and_risk(
+    services: Services, execute: Execute
+) -> None:
+    await seed_demo(services.repositories, services.recorder, now=NOW, weeks=2)
+
+    result = await execute(
+        """{ learner(id: "demo-ada") {
+              paths(certification: "SAA") {
+                path { pathId certification } done total percent remainingMinutes
+                nextUp { contentId title }
+                steps { itemId status locked missing }
+              }
+              modules(certification: "SAA") {
+                module items completed completionPercent averageScore band
+              }
+              dueForReview(first: 5) { content { contentId } dueAt recallProbability }
+              nextItems(first: 5) { rank reason message estimatedMinutes content { contentId } }
+              atRisk { atRisk reasons { kind message } }
+            } }""",
+        as_viewer=PARENT,
+    )
+
+    assert result["errors"] == []
+    learner: dict[str, Any] = result["data"]["learner"]
+    [path] = learner["paths"]
+    assert path["path"] == {"pathId": "saa-path", "certification": "SAA"}
+    assert 0 < path["done"] < path["total"] == len(path["steps"])
+    steps = path["steps"]
+    first_open = next(s for s in steps if s["status"] not in {"COMPLETED", "MASTERED"})
+    assert path["nextUp"]["contentId"] == first_open["itemId"]
+    assert not first_open["locked"]
+    assert all(s["locked"] for s in steps[steps.index(first_open) + 1 :])
+    assert sum(m["items"] for m in learner["modules"]) == path["total"]
+    assert all(
+        m["band"] in {"BEGINNER", "DEVELOPING", "PROFICIENT", "ADVANCED"}
+        for m in learner["modules"]
+    )
+    assert [n["rank"] for n in learner["nextItems"]] == list(
+        range(1, len(learner["nextItems"]) + 1)
+    )
+    assert learner["nextItems"]
+    for due in learner["dueForReview"]:
+        assert 0 <= due["recallProbability"] <= 1
+    risk = learner["atRisk"]
+    assert risk["atRisk"] is bool(risk["reasons"])
+    kinds = {reason["kind"] for reason in risk["reasons"]}
+    assert "INACTIVE" not in kinds and "STREAK_BROKEN" not in kinds  # Ada studies every day
