@@ -1,7 +1,9 @@
-"""Learning analytics use cases: reviews due, the next best items, and at-risk detection.
+"""Learning analytics use cases: reviews due, the next best items, at-risk detection, trends,
+patterns, charts and learning curves.
 
 All of them read derived state: progress documents (with their review cards), skill states,
-daily rollups and totals, the catalog.
+daily rollups and totals, the catalog. Weekly and monthly series are sums of daily rollups, so
+their cost follows the range asked for, not the learner's history.
 """
 
 from __future__ import annotations
@@ -9,14 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from domain.activity import local_time
+from domain.activity import DailyRollup, local_time
 from domain.catalog import ContentItem
+from domain.curves import LearningCurve, learning_curve
+from domain.errors import InvalidInput
 from domain.learners import Learner
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from domain.review import recall_probability
 from domain.risk import ExamOutlook, RiskReason, RiskSettings, assess_risk
 from domain.streaks import streak_on
 from domain.suggestions import DueItem, Suggestion, WeakDomainItems, suggest
+from domain.trends import (
+    Forecast,
+    HeatmapDay,
+    LearningPatterns,
+    Period,
+    SeriesPoint,
+    TargetPoint,
+    forecast_completion,
+    heatmap,
+    patterns,
+    progress_against_target,
+    series,
+)
 from persistence.loaders import ActivityKey, Loaders, ProgressPageKey
 from persistence.repositories import Repositories
 from resolvers.access import Access
@@ -25,6 +42,7 @@ from resolvers.readiness import ActionKind, readiness_of
 from resolvers.reading import check_page_size
 
 NEXT_UP_PER_CERTIFICATION = 3
+FORECAST_WINDOW_DAYS = 28
 RISK_DAYS = 14
 
 
@@ -149,3 +167,142 @@ async def at_risk(
             )
             exam = ExamOutlook(exam_date, certification, readiness.readiness.pass_probability)
     return assess_risk(today=today, streak=streak, recent=recent, exam=exam, settings=settings)
+
+
+# --- trends, patterns and charts, from daily rollups -------------------------------------------
+
+MAX_SERIES_DAYS = 731  # two years: 104 weeks or 24 months
+MAX_PATTERN_DAYS = 366
+CURVE_DAYS = 365
+TREND_DEFAULT_DAYS = 84  # 12 weeks
+
+
+def _window(
+    learner: Learner, now: datetime, first: date | None, last: date | None, *, default_days: int
+) -> tuple[date, date]:
+    today = local_time(now, learner.time_zone).day
+    last = last or today
+    first = first or last - timedelta(days=default_days - 1)
+    if first > last:
+        raise InvalidInput("from", "must not be after 'to'")
+    if (last - first).days + 1 > MAX_SERIES_DAYS:
+        raise InvalidInput("to", f"the range must span at most {MAX_SERIES_DAYS} days")
+    return first, last
+
+
+def _for_certification(rollups: list[DailyRollup], certification: str) -> list[DailyRollup]:
+    """Each day's activity on one certification, as the day's total."""
+    return [
+        DailyRollup(r.learner_id, r.day, total=r.by_certification[certification])
+        for r in rollups
+        if certification in r.by_certification
+    ]
+
+
+async def _days(
+    loaders: Loaders, learner_id: str, first: date, last: date, *, detail: bool
+) -> list[DailyRollup]:
+    return await loaders.activity.load(ActivityKey(learner_id, first, last, detail))
+
+
+async def trends(
+    access: Access,
+    loaders: Loaders,
+    learner: Learner,
+    *,
+    now: datetime,
+    period: Period,
+    first: date | None,
+    last: date | None,
+    certification: str | None,
+) -> list[SeriesPoint]:
+    """Daily, weekly (ISO weeks) or monthly series of the learner's local calendar, from daily
+    rollups; by default the last 12 weeks, at most two years."""
+    await access.require_read(learner.id)
+    first, last = _window(learner, now, first, last, default_days=TREND_DEFAULT_DAYS)
+    rollups = await _days(loaders, learner.id, first, last, detail=True)
+    return series(rollups, period=period, first=first, last=last, certification=certification)
+
+
+async def patterns_of(
+    access: Access, loaders: Loaders, learner: Learner, *, now: datetime, days: int
+) -> LearningPatterns:
+    """When the learner studies, over their last `days` local days (at most 366)."""
+    await access.require_read(learner.id)
+    if not 1 <= days <= MAX_PATTERN_DAYS:
+        raise InvalidInput("days", f"must be between 1 and {MAX_PATTERN_DAYS}")
+    first, last = _window(learner, now, None, None, default_days=days)
+    return patterns(
+        await _days(loaders, learner.id, first, last, detail=True), first=first, last=last
+    )
+
+
+async def heatmap_of(
+    access: Access, loaders: Loaders, learner: Learner, *, now: datetime, days: int
+) -> list[HeatmapDay]:
+    """Minutes per day and their intensity band, for the last `days` days (at most 366)."""
+    await access.require_read(learner.id)
+    if not 1 <= days <= MAX_PATTERN_DAYS:
+        raise InvalidInput("days", f"must be between 1 and {MAX_PATTERN_DAYS}")
+    first, last = _window(learner, now, None, None, default_days=days)
+    rollups = await _days(loaders, learner.id, first, last, detail=False)
+    return heatmap(rollups, last=last, days=days)
+
+
+async def target_line(
+    access: Access,
+    loaders: Loaders,
+    learner: Learner,
+    *,
+    now: datetime,
+    goal: int,
+    target_date: date,
+    first: date | None,
+    certification: str | None,
+) -> list[TargetPoint]:
+    """Items completed so far, day by day from `first` (default: 30 days ago) to today,
+    against a straight line to `goal` items by `target_date`."""
+    await access.require_read(learner.id)
+    first, last = _window(learner, now, first, None, default_days=30)
+    rollups = await _days(loaders, learner.id, first, last, detail=certification is not None)
+    if certification is not None:
+        rollups = _for_certification(rollups, certification)
+    totals = await loaders.totals.load(learner.id)
+    completed_now = totals.tally(certification).items_completed if totals else 0
+    in_window = sum(r.total.completions for r in rollups)
+    return progress_against_target(
+        rollups,
+        first=first,
+        last=last,
+        start_completed=max(0, completed_now - in_window),
+        goal=goal,
+        target_date=target_date,
+    )
+
+
+async def completion_forecast(
+    access: Access, loaders: Loaders, learner: Learner, *, now: datetime, certification: str
+) -> Forecast:
+    """When the learner will have completed the certification's items at their recent pace."""
+    await access.require_read(learner.id)
+    today = local_time(now, learner.time_zone).day
+    first = today - timedelta(days=FORECAST_WINDOW_DAYS - 1)
+    rollups = _for_certification(
+        await _days(loaders, learner.id, first, today, detail=True), certification
+    )
+    counts = await loaders.catalog_counts.load("catalog")
+    totals = await loaders.totals.load(learner.id)
+    done = totals.tally(certification).items_completed if totals else 0
+    remaining = max(0, counts.items_in(certification) - done)
+    return forecast_completion(
+        rollups, today=today, remaining=remaining, window_days=FORECAST_WINDOW_DAYS
+    )
+
+
+async def curve_of(
+    access: Access, loaders: Loaders, learner: Learner, *, now: datetime
+) -> LearningCurve:
+    """The learner's score progression over the last year, fitted (`domain.curves`)."""
+    await access.require_read(learner.id)
+    first, last = _window(learner, now, None, None, default_days=CURVE_DAYS)
+    return learning_curve(await _days(loaders, learner.id, first, last, detail=False))

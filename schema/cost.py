@@ -64,6 +64,7 @@ from strawberry.extensions import SchemaExtension
 from domain.catalog import Difficulty
 from domain.events import MAX_BATCH
 from domain.risk import RiskKind
+from resolvers.analytics import CURVE_DAYS, MAX_SERIES_DAYS, TREND_DEFAULT_DAYS
 from resolvers.catalog import MAX_UPSERT
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
 from resolvers.paths import MAX_PATHS
@@ -163,6 +164,32 @@ class DayRange(Rule):
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodRange(Rule):
+    """One item per day, ISO week or month from `from` to `to` (default: the last 12 weeks)."""
+
+    def size(self, at: Sizing) -> int:
+        first, last = at.args.get("from"), at.args.get("to")
+        last = last or at.today + timedelta(days=1)
+        first = first or last - timedelta(days=TREND_DEFAULT_DAYS - 1)
+        days = _bounded((last - first).days + 1, MAX_SERIES_DAYS)
+        period = str(at.args.get("period", "week")).lower()
+        per_item = {"day": 1, "week": 7, "month": 28}.get(period.rsplit(".", 1)[-1], 1)
+        return max(1, -(-days // per_item)) + 1  # a partial period at each end
+
+
+@dataclass(frozen=True, slots=True)
+class Days(Rule):
+    """One item per day of the `days` argument (its default when not given)."""
+
+    def size(self, at: Sizing) -> int:
+        value = at.args.get("days")
+        if value is None:
+            default = at.field.args["days"].default_value
+            value = default if isinstance(default, int) else DEFAULT_ACTIVITY_DAYS
+        return _bounded(value, MAX_ACTIVITY_DAYS)
+
+
+@dataclass(frozen=True, slots=True)
 class PageOf(Rule):
     """As many items as the enclosing field's page (a connection's `edges` and `nodes`)."""
 
@@ -199,6 +226,9 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Learner", "dueForReview"): First(),
     ("Learner", "nextItems"): First(),
     ("Learner", "dailyActivity"): DayRange(),
+    ("Learner", "trends"): PeriodRange(),
+    ("Learner", "heatmap"): Days(),
+    ("Learner", "progressAgainstTarget"): DayRange(),
     ("Mutation", "recordEvents"): Paged(LengthOf("inputs", MAX_BATCH)),
     ("Mutation", "upsertContent"): LengthOf("items", MAX_UPSERT),
     ("Mutation", "upsertSkills"): LengthOf("skills", MAX_UPSERT),
@@ -220,6 +250,17 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     # Keep or start the streak, the weakest skill, two open items (domain.dashboard.recommend).
     ("Dashboard", "recommendations"): Estimate(4),
     ("RiskAssessment", "reasons"): Estimate(len(RiskKind)),
+    ("LearningPatterns", "hours"): Estimate(24),
+    ("LearningPatterns", "weekdays"): Estimate(7),
+    ("LearningPatterns", "peakHours"): Estimate(3),
+    ("LearningPatterns", "peakWeekdays"): Estimate(2),
+    ("LearningCurve", "points"): Estimate(CURVE_DAYS),
+    ("LearningCurve", "smoothed"): Estimate(CURVE_DAYS),
+    ("LearningCurve", "plateaus"): Estimate(10),
+    ("LearningCurve", "breakthroughs"): Estimate(10),
+    ("TrendPoint", "byCategory"): UNSIZED_LIST,
+    ("TrendPoint", "byCertification"): UNSIZED_LIST,
+    ("TrendPoint", "byDifficulty"): Estimate(len(Difficulty) + 1),
     # A catalog holds a few certifications, each a handful of exam domains (resolvers.readiness
     # names three items for each of at most three weak domains, plus booking the exam).
     ("Query", "certifications"): Estimate(CERTIFICATIONS_ESTIMATE),

@@ -9,6 +9,7 @@ import strawberry
 
 from domain import learners
 from domain.errors import InvalidInput
+from domain.mastery import DEFAULT_BKT
 from domain.progress import ProgressFilter
 from resolvers import analytics, gamification, readiness, reading
 from resolvers import groups as group_use_cases
@@ -18,6 +19,15 @@ from schema.catalog import Skill
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
 from schema.gamification import Achievement, Dashboard, Level, PointsEntry, Streak
+from schema.insights import (
+    CompletionForecast,
+    HeatmapDay,
+    LearningCurve,
+    LearningPatterns,
+    Period,
+    TargetPoint,
+    TrendPoint,
+)
 from schema.nodes import Node
 from schema.paths import ModuleProgress, PathProgress
 from schema.progress import (
@@ -94,7 +104,9 @@ class Learner(Node):
         views = await reading.skills_of(info.context.access, info.context.loaders, self.learner_id)
         return [
             SkillMastery.from_domain(
-                view.state, Skill.from_domain(view.skill) if view.skill else None
+                view.state,
+                Skill.from_domain(view.skill) if view.skill else None,
+                view.skill.bkt if view.skill and view.skill.bkt else DEFAULT_BKT,
             )
             for view in views
         ]
@@ -241,6 +253,95 @@ class Learner(Node):
             ctx.access, ctx.loaders, ctx.repositories, self.learner_id, certification
         )
         return [ModuleProgress.from_domain(value) for value in values]
+
+    @strawberry.field(
+        description="Daily, weekly (ISO weeks) or monthly series in the learner's calendar, "
+        "from `from` to `to` (default: the last 12 weeks; at most two years), optionally of "
+        "one certification."
+    )
+    async def trends(
+        self,
+        info: Info,
+        period: Period = Period.WEEK,  # type: ignore[valid-type]
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+        certification: str | None = None,
+    ) -> list[TrendPoint]:
+        ctx = info.context
+        values = await analytics.trends(
+            ctx.access,
+            ctx.loaders,
+            self.value,
+            now=ctx.now(),
+            period=period,
+            first=from_,
+            last=to,
+            certification=certification,
+        )
+        return [TrendPoint.from_domain(value) for value in values]
+
+    @strawberry.field(description="When and how regularly the learner studies (last `days`).")
+    async def learning_patterns(self, info: Info, days: int = 28) -> LearningPatterns:
+        ctx = info.context
+        value = await analytics.patterns_of(
+            ctx.access, ctx.loaders, self.value, now=ctx.now(), days=days
+        )
+        return LearningPatterns.from_domain(value)
+
+    @strawberry.field(description="Minutes per day and their band, oldest first (chart data).")
+    async def heatmap(self, info: Info, days: int = 90) -> list[HeatmapDay]:
+        ctx = info.context
+        values = await analytics.heatmap_of(
+            ctx.access, ctx.loaders, self.value, now=ctx.now(), days=days
+        )
+        return [HeatmapDay(day=v.day, minutes=round(v.minutes, 1), band=v.band) for v in values]
+
+    @strawberry.field(
+        description="Items completed so far, day by day, against a straight line to `goal` "
+        "items by `targetDate` (chart data)."
+    )
+    async def progress_against_target(
+        self,
+        info: Info,
+        goal: int,
+        target_date: date,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        certification: str | None = None,
+    ) -> list[TargetPoint]:
+        ctx = info.context
+        values = await analytics.target_line(
+            ctx.access,
+            ctx.loaders,
+            self.value,
+            now=ctx.now(),
+            goal=goal,
+            target_date=target_date,
+            first=from_,
+            certification=certification,
+        )
+        return [TargetPoint(day=v.day, completed=v.completed, target=v.target) for v in values]
+
+    @strawberry.field(
+        description="When the certification's items will all be completed at the recent pace."
+    )
+    async def completion_forecast(self, info: Info, certification: str) -> CompletionForecast:
+        ctx = info.context
+        value = await analytics.completion_forecast(
+            ctx.access, ctx.loaders, self.value, now=ctx.now(), certification=certification
+        )
+        return CompletionForecast(
+            remaining=value.remaining,
+            pace_per_day=round(value.pace_per_day, 3),
+            expected=value.expected,
+            earliest=value.earliest,
+            latest=value.latest,
+        )
+
+    @strawberry.field(description="Score progression over the last year, fitted.")
+    async def learning_curve(self, info: Info) -> LearningCurve:
+        ctx = info.context
+        value = await analytics.curve_of(ctx.access, ctx.loaders, self.value, now=ctx.now())
+        return LearningCurve.from_domain(value)
 
     @strawberry.field(description="The ids of the learner's guardians (parents).")
     async def guardian_ids(self, info: Info) -> list[str]:

@@ -10,6 +10,7 @@ import strawberry
 
 from domain import activity, progress, totals
 from domain import mastery as bkt
+from domain.curves import attempts_to_mastery
 from resolvers import catalog
 from schema.catalog import ContentItem, Skill
 from schema.context import Info
@@ -22,6 +23,9 @@ ProgressStatus = strawberry.enum(
     progress.ProgressStatus, description="Where a learner is with an item; never moves backwards."
 )
 MasteryLevel = strawberry.enum(bkt.MasteryLevel, description="Display band of a mastery.")
+
+
+DEFAULT_MINUTES_PER_ANSWER = 2.0
 
 
 def percent(score: float | None) -> float | None:
@@ -123,10 +127,25 @@ class SkillMastery:
     time_spent_seconds: float
     last_practised_at: datetime | None
     skill: Skill | None
+    attempts_to_mastery: int | None = strawberry.field(
+        description="Right answers in a row that would bring mastery to 0.95 (0 when mastered; "
+        "null beyond 100)."
+    )
+    minutes_to_mastery: float | None = strawberry.field(
+        description="Those answers at the learner's own minutes per answer on the skill."
+    )
 
     @classmethod
-    def from_domain(cls, state: bkt.SkillState, skill: Skill | None) -> Self:
+    def from_domain(
+        cls, state: bkt.SkillState, skill: Skill | None, params: bkt.BktParams = bkt.DEFAULT_BKT
+    ) -> Self:
+        attempts = attempts_to_mastery(state.p_known, params)
+        minutes = state.time_spent_seconds / 60 / state.attempts if state.attempts else None
         return cls(
+            attempts_to_mastery=attempts,
+            minutes_to_mastery=None
+            if attempts is None
+            else round(attempts * (minutes or DEFAULT_MINUTES_PER_ANSWER), 1),
             skill_id=state.skill_id,
             mastery=state.p_known,
             level=state.level,
@@ -162,7 +181,7 @@ class ActivityCounts:
         )
 
 
-def _slices(buckets: Mapping[str, activity.ActivityBucket]) -> list[ActivityCounts]:
+def slices(buckets: Mapping[str, activity.ActivityBucket]) -> list[ActivityCounts]:
     return [ActivityCounts.from_domain(key, buckets[key]) for key in sorted(buckets)]
 
 
@@ -189,9 +208,9 @@ class DailyActivity:
             answered=total.answered,
             completions=total.completions,
             average_score=percent(total.average_score),
-            by_category=_slices(rollup.by_category),
-            by_difficulty=_slices(rollup.by_difficulty),
-            by_certification=_slices(rollup.by_certification),
+            by_category=slices(rollup.by_category),
+            by_difficulty=slices(rollup.by_difficulty),
+            by_certification=slices(rollup.by_certification),
             by_hour=[
                 ActivityCounts.from_domain(str(hour), rollup.by_hour[hour])
                 for hour in sorted(rollup.by_hour)

@@ -116,3 +116,55 @@ async def test_a_demo_learners_paths_modules_reviews_next_items_and_risk(
     assert risk["atRisk"] is bool(risk["reasons"])
     kinds = {reason["kind"] for reason in risk["reasons"]}
     assert "INACTIVE" not in kinds and "STREAK_BROKEN" not in kinds  # Ada studies every day
+
+
+async def test_a_demo_learners_trends_patterns_charts_and_curve(
+    services: Services, execute: Execute
+) -> None:
+    await seed_demo(services.repositories, services.recorder, now=NOW, weeks=3)
+
+    result = await execute(
+        """{ learner(id: "demo-ada") {
+              weeks: trends(period: WEEK, from: "2025-03-10", to: "2026-03-10") {
+                label start end events completions averageScore activeDays
+                byCertification { key events }
+              }
+              months: trends(period: MONTH, certification: "SAA") {
+                label events byCategory { key }
+              }
+              learningPatterns { peakHours activeShare regularity suggestions
+                                 hours { hour minutes } weekdays { weekday events } }
+              heatmap { day minutes band }
+              progressAgainstTarget(goal: 40, targetDate: "2026-05-01") { day completed target }
+              completionForecast(certification: "SAA") {
+                remaining pacePerDay expected earliest latest
+              }
+              learningCurve { points { day value } fit { start ceiling rate } improvementPerWeek }
+              skills { skillId mastery attemptsToMastery minutesToMastery }
+              analytics { itemsCompleted totalEvents }
+            } }""",
+        as_viewer=PARENT,
+    )
+
+    assert result["errors"] == []
+    learner: dict[str, Any] = result["data"]["learner"]
+    weeks = learner["weeks"]
+    assert len(weeks) == 53 and weeks[0]["label"] == "2025-W11"  # a year of ISO weeks
+    assert sum(w["events"] for w in weeks) == learner["analytics"]["totalEvents"]
+    assert all(w["byCertification"] == [] or w["events"] for w in weeks)
+    assert sum(m["events"] for m in learner["months"]) > 0
+    assert learner["months"][-1]["label"] == "2026-03"
+    patterns = learner["learningPatterns"]
+    assert len(patterns["hours"]) == 24 and len(patterns["weekdays"]) == 7
+    assert 7 in patterns["peakHours"] or 8 in patterns["peakHours"]  # Ada studies mornings
+    assert patterns["activeShare"] > 0.5
+    assert len(learner["heatmap"]) == 90 and learner["heatmap"][-1]["day"] == "2026-03-10"
+    target = learner["progressAgainstTarget"]
+    assert len(target) == 30
+    assert target[-1]["completed"] >= target[0]["completed"]
+    forecast = learner["completionForecast"]
+    assert forecast["remaining"] > 0 and forecast["pacePerDay"] > 0
+    assert forecast["earliest"] <= forecast["expected"] <= forecast["latest"]
+    assert learner["learningCurve"]["points"]
+    for skill in learner["skills"]:
+        assert (skill["attemptsToMastery"] == 0) is (skill["mastery"] >= 0.95)
