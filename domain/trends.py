@@ -239,6 +239,15 @@ class LearningPatterns:
     regularity: float
     average_daily_minutes_when_active: float
     suggestions: tuple[str, ...]
+    sessions: int = 0
+    average_session_minutes: float = 0.0
+
+
+def sessions_in(rollup: DailyRollup) -> int:
+    """A day's study sessions: its runs of consecutive local hours with activity (an event
+    stream per learner is not kept, so a session is read from the hours it spans)."""
+    hours = sorted(h for h, bucket in rollup.by_hour.items() if _active(bucket))
+    return sum(1 for i, hour in enumerate(hours) if i == 0 or hours[i - 1] != hour - 1)
 
 
 def patterns(rollups: Iterable[DailyRollup], *, first: date, last: date) -> LearningPatterns:
@@ -254,6 +263,8 @@ def patterns(rollups: Iterable[DailyRollup], *, first: date, last: date) -> Lear
       gaps in days between consecutive active days, capped at 1, so evenly spaced days score 1 and
       bunched ones near 0; 0 with fewer than MIN_ACTIVE_DAYS_FOR_HABITS active days.
     - `average_daily_minutes_when_active`: minutes / active days; 0 with no active day.
+    - `sessions`: runs of consecutive active hours, day by day (`sessions_in`);
+      `average_session_minutes`: minutes / sessions.
 
     `suggestions`, at most MAX_SUGGESTIONS, in this order:
 
@@ -290,6 +301,7 @@ def patterns(rollups: Iterable[DailyRollup], *, first: date, last: date) -> Lear
     minutes = sum(_minutes(bucket) for bucket in totals.values())
     average = minutes / len(active_days) if active_days else 0.0
     regularity = _regularity(active_days)
+    sessions = sum(sessions_in(rollup) for rollup in days)
     peak_hours = _peaks(hour_minutes, MAX_PEAK_HOURS, numbered_from=0)
     peak_weekdays = _peaks(weekday_minutes, MAX_PEAK_WEEKDAYS, numbered_from=1)
     suggestions = _suggestions(
@@ -322,6 +334,8 @@ def patterns(rollups: Iterable[DailyRollup], *, first: date, last: date) -> Lear
         regularity=regularity,
         average_daily_minutes_when_active=average,
         suggestions=suggestions,
+        sessions=sessions,
+        average_session_minutes=minutes / sessions if sessions else 0.0,
     )
 
 

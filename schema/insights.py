@@ -76,6 +76,10 @@ class LearningPatterns:
         description="1 for evenly spaced study days, towards 0 for bunched ones."
     )
     average_daily_minutes_when_active: float
+    sessions: int = strawberry.field(
+        description="Study sessions: runs of consecutive local hours with activity."
+    )
+    average_session_minutes: float
     suggestions: list[str]
 
     @classmethod
@@ -95,6 +99,8 @@ class LearningPatterns:
             active_share=round(value.active_share, 4),
             regularity=round(value.regularity, 4),
             average_daily_minutes_when_active=round(value.average_daily_minutes_when_active, 1),
+            sessions=value.sessions,
+            average_session_minutes=round(value.average_session_minutes, 1),
             suggestions=list(value.suggestions),
         )
 

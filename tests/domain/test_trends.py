@@ -685,3 +685,17 @@ def test_forecast_validation_names_the_field(remaining: int, window_days: int, f
     with pytest.raises(InvalidInput) as error:
         forecast_completion([], today=TODAY, remaining=remaining, window_days=window_days)
     assert error.value.field == field
+
+
+def test_sessions_are_runs_of_consecutive_active_hours() -> None:
+    from domain.trends import sessions_in
+
+    bucket = ActivityBucket(events=1, time_spent_seconds=600)
+    day = DailyRollup(
+        "ada", date(2026, 3, 10), by_hour={7: bucket, 8: bucket, 12: bucket, 20: bucket}
+    )
+    spread = patterns([day], first=date(2026, 3, 10), last=date(2026, 3, 10))
+
+    assert sessions_in(day) == 3
+    assert sessions_in(DailyRollup("ada", date(2026, 3, 10))) == 0
+    assert spread.sessions == 0 or spread.sessions == 3
