@@ -51,6 +51,7 @@ from resolvers.demo.learners import ADMIN as DEMO_ADMIN
 from resolvers.demo.learners import EDUCATOR as DEMO_EDUCATOR
 from resolvers.demo.learners import PARENT as DEMO_PARENT
 from resolvers.gamification import GamificationSettings, install_default_achievements
+from resolvers.maintenance import backfill_weekly_rollups
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from schema import build_schema
@@ -358,6 +359,7 @@ def create_app(
             stack.push_async_callback(_cancel, watchers)
             services = build_services(database, settings)
             await install_default_achievements(services.repositories)
+            await backfill_weekly_rollups(services.repositories)
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)
             if seed_if_empty and await services.repositories.content.is_empty():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,11 @@ class LocalTime:
     hour: int
 
 
+def week_of(day: date) -> date:
+    """The Monday of the day's ISO week: the key of weekly rollups."""
+    return day - timedelta(days=day.weekday())
+
+
 def local_time(at: datetime, time_zone: str) -> LocalTime:
     local = at.astimezone(ZoneInfo(time_zone))
     return LocalTime(day=local.date(), hour=local.hour)
@@ -86,3 +91,36 @@ def _added(
     updated = dict(buckets)
     updated[key] = updated.get(key, ActivityBucket()).add(event)
     return updated
+
+
+def merge_buckets(a: ActivityBucket, b: ActivityBucket) -> ActivityBucket:
+    return ActivityBucket(
+        events=a.events + b.events,
+        time_spent_seconds=a.time_spent_seconds + b.time_spent_seconds,
+        answered=a.answered + b.answered,
+        scored=a.scored + b.scored,
+        score_sum=a.score_sum + b.score_sum,
+        completions=a.completions + b.completions,
+    )
+
+
+def merge_rollups(into: DailyRollup, other: DailyRollup) -> DailyRollup:
+    """`into` (keeping its learner and day) with `other`'s activity added, slice by slice."""
+
+    def merged(
+        left: Mapping[K, ActivityBucket], right: Mapping[K, ActivityBucket]
+    ) -> dict[K, ActivityBucket]:
+        out = dict(left)
+        for key, bucket in right.items():
+            out[key] = merge_buckets(out[key], bucket) if key in out else bucket
+        return out
+
+    return DailyRollup(
+        learner_id=into.learner_id,
+        day=into.day,
+        total=merge_buckets(into.total, other.total),
+        by_category=merged(into.by_category, other.by_category),
+        by_difficulty=merged(into.by_difficulty, other.by_difficulty),
+        by_hour=merged(into.by_hour, other.by_hour),
+        by_certification=merged(into.by_certification, other.by_certification),
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from domain.achievements import AchievementDefinition, Unlock, newly_met
-from domain.activity import DailyRollup, add_to_rollup, local_time
+from domain.activity import DailyRollup, add_to_rollup, local_time, week_of
 from domain.catalog import ContentItem
 from domain.events import EventType, LearningEvent
 from domain.guard import (
@@ -74,10 +74,13 @@ class LearnerRecord:
     progress: dict[str, ContentProgress] = field(default_factory=dict)
     skills: dict[str, SkillState] = field(default_factory=dict)
     days: dict[date, DailyRollup] = field(default_factory=dict)
+    # The same rollups by local ISO week, keyed by the week's Monday (`week_of`).
+    weeks: dict[date, DailyRollup] = field(default_factory=dict)
     unlocked: set[str] = field(default_factory=set)
     changed_progress: set[str] = field(default_factory=set)
     changed_skills: set[str] = field(default_factory=set)
     changed_days: set[date] = field(default_factory=set)
+    changed_weeks: set[date] = field(default_factory=set)
     new_unlocks: list[Unlock] = field(default_factory=list)
     new_points: list[PointsEntry] = field(default_factory=list)
 
@@ -119,6 +122,10 @@ class LearnerRecord:
 
         self.days[when.day] = add_to_rollup(rollup, credited, item, when.hour)
         self.changed_days.add(when.day)
+        monday = week_of(when.day)
+        week = self.weeks.get(monday) or DailyRollup(learner_id=learner_id, day=monday)
+        self.weeks[monday] = add_to_rollup(week, credited, item, when.hour)
+        self.changed_weeks.add(monday)
 
         self.totals = add_to_totals(
             self.totals,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -174,6 +174,41 @@ def series(
                 in_period, clipped_start, clipped_end, period_label(start, period), certification
             )
         )
+        start = end + ONE_DAY
+    return points
+
+
+def weekly_series(
+    weeks: Iterable[DailyRollup],
+    *,
+    first: date,
+    last: date,
+    active_runs: Sequence[tuple[date, date]] = (),
+    certification: str | None = None,
+) -> list[SeriesPoint]:
+    """The weekly series from weekly rollups (each keyed by its week's Monday): one point per
+    whole ISO week from the week of `first` to the week of `last`, empty weeks included.
+
+    Weekly rollups are kept whole, so points are not clipped: the first starts on a Monday, the
+    last ends on a Sunday. Without the days, a week's `active_days` comes from the learner's
+    runs of active days (`active_runs`, as totals keep them; with `certification`, the days
+    active on anything). Buckets and the certification filter are as in `series`.
+    """
+    _check_range(first, last)
+    by_monday = {rollup.day: rollup for rollup in weeks}
+    points: list[SeriesPoint] = []
+    start = period_start(first, Period.WEEK)
+    while start <= last:
+        end = period_end(start, Period.WEEK)
+        week = by_monday.get(start)
+        point = _point(
+            [week] if week else [], start, end, period_label(start, Period.WEEK), certification
+        )
+        active = sum(
+            max(0, (min(run_last, end) - max(run_first, start)).days + 1)
+            for run_first, run_last in active_runs
+        )
+        points.append(replace(point, active_days=active if week else 0))
         start = end + ONE_DAY
     return points
 

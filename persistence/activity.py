@@ -89,16 +89,19 @@ def rollup_from_documents(day: Document, breakdowns: Document | None) -> DailyRo
 
 
 class ActivityRepository:
-    """Daily totals in one collection, their breakdowns in another.
+    """Daily totals in one collection, their breakdowns in another (the same repository keeps
+    weekly rollups, keyed by the Monday of their ISO week, in two collections of their own).
 
     A busy learner's day carries dozens of breakdown rows; kept apart, the totals that most reads
     want cost the same to read for every learner, and breakdowns are read only when asked for.
     Both are written in the same atomic unit; the totals document carries the version.
     """
 
-    def __init__(self, database: Database) -> None:
-        self._collection = database[DAILY]
-        self._breakdowns = database[DAILY_BREAKDOWNS]
+    def __init__(
+        self, database: Database, *, totals: str = DAILY, breakdowns: str = DAILY_BREAKDOWNS
+    ) -> None:
+        self._collection = database[totals]
+        self._breakdowns = database[breakdowns]
 
     async def load_for_update(
         self, keys: Iterable[tuple[str, date]], session: Session
@@ -127,25 +130,41 @@ class ActivityRepository:
         await self._breakdowns.bulk_write(replaces, ordered=False, session=session)
 
     async def between(
-        self, learner_ids: Sequence[str], first: date, last: date, *, detail: bool = True
+        self,
+        learner_ids: Sequence[str],
+        first: date,
+        last: date,
+        *,
+        detail: bool = True,
+        hours: bool = True,
     ) -> dict[str, list[DailyRollup]]:
         """Rollups of each learner from `first` to `last` inclusive, by day: one command, or
-        two with the breakdowns (`detail`)."""
+        two with the breakdowns (`detail`; without `hours`, all but the one by hour)."""
         query = {
             "learnerId": {"$in": list(learner_ids)},
             "day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
         }
         cursor = self._collection.find(query, batch_size=READ_BATCH)
         days = [doc async for doc in cursor.sort([("learnerId", 1), ("day", 1)])]
-        breakdowns = await self._breakdowns_of([doc["_id"] for doc in days]) if detail else {}
+        ids = [doc["_id"] for doc in days]
+        breakdowns = await self._breakdowns_of(ids, hours=hours) if detail else {}
         found: dict[str, list[DailyRollup]] = {learner_id: [] for learner_id in learner_ids}
         for doc in days:
             found[doc["learnerId"]].append(rollup_from_documents(doc, breakdowns.get(doc["_id"])))
         return found
 
-    async def _breakdowns_of(self, ids: list[str], session: Session = None) -> dict[str, Document]:
+    async def _breakdowns_of(
+        self, ids: list[str], session: Session = None, *, hours: bool = True
+    ) -> dict[str, Document]:
         if not ids:
             return {}
-        return {
-            doc["_id"]: doc async for doc in find_by_ids(self._breakdowns, ids, session=session)
-        }
+        projection = None if hours else {"byHour": 0}
+        found = find_by_ids(self._breakdowns, ids, session=session, projection=projection)
+        return {doc["_id"]: doc async for doc in found}
+
+    async def is_empty(self) -> bool:
+        return await self._collection.find_one({}, {"_id": 1}) is None
+
+    async def learner_ids(self) -> list[str]:
+        """Every learner with a rollup (for maintenance jobs)."""
+        return sorted(await self._collection.distinct("learnerId"))

@@ -14,6 +14,8 @@ PROGRESS = "content_progress"
 SKILL_STATES = "skill_states"
 DAILY = "daily_activity"
 DAILY_BREAKDOWNS = "daily_breakdowns"  # read by _id only
+WEEKLY = "weekly_activity"  # a rollup per learner and local ISO week, keyed by its Monday
+WEEKLY_BREAKDOWNS = "weekly_breakdowns"  # read by _id only
 TOTALS = "learner_totals"
 ACHIEVEMENTS = "achievements"
 UNLOCKS = "achievement_unlocks"
@@ -47,6 +49,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     DAILY: [
         IndexModel([("learnerId", ASCENDING), ("day", ASCENDING)], name="by_day"),
+    ],
+    WEEKLY: [
+        IndexModel([("learnerId", ASCENDING), ("day", ASCENDING)], name="by_week"),
     ],
     UNLOCKS: [
         IndexModel([("learnerId", ASCENDING), ("seq", ASCENDING)], unique=True, name="by_seq"),

@@ -59,6 +59,7 @@ class ActivityKey:
     first: date
     last: date
     detail: bool = True  # with the breakdowns by category, difficulty, hour and certification
+    hours: bool = True  # with the breakdown by hour, when `detail`
 
 
 class Loaders:
@@ -74,6 +75,7 @@ class Loaders:
             self._progress_pages
         )
         self.activity: Loader[ActivityKey, list[DailyRollup]] = Loader(self._activity)
+        self.weeks: Loader[ActivityKey, list[DailyRollup]] = Loader(self._weeks)
         self.catalog_counts: Loader[str, CatalogCounts] = Loader(self._catalog_counts)
         self.achievements: Loader[str, list[AchievementDefinition]] = Loader(self._achievements)
         self.certifications: Loader[str, list[Certification]] = Loader(self._certifications)
@@ -168,6 +170,17 @@ class Loaders:
             )
         return [
             [r for r in found[key.detail][key.learner_id] if key.first <= r.day <= key.last]
+            for key in keys
+        ]
+
+    async def _weeks(self, keys: list[ActivityKey]) -> list[list[DailyRollup]]:
+        # Weekly rollups, keyed by their Monday: `first` and `last` are Mondays.
+        return [
+            (
+                await self._repos.weeks.between(
+                    [key.learner_id], key.first, key.last, detail=key.detail, hours=key.hours
+                )
+            )[key.learner_id]
             for key in keys
         ]
 

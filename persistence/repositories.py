@@ -11,6 +11,7 @@ from persistence.certifications import CertificationRepository
 from persistence.database import Database
 from persistence.events import EventRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
+from persistence.indexes import WEEKLY, WEEKLY_BREAKDOWNS
 from persistence.learners import LearnerRepository
 from persistence.paths import PathRepository
 from persistence.progress import ProgressRepository
@@ -30,6 +31,7 @@ class Repositories:
     progress: ProgressRepository
     skill_states: SkillStateRepository
     activity: ActivityRepository
+    weeks: ActivityRepository
     totals: TotalsRepository
     achievements: AchievementRepository
     unlocks: UnlockRepository
@@ -50,6 +52,7 @@ class Repositories:
             progress=ProgressRepository(database),
             skill_states=SkillStateRepository(database),
             activity=ActivityRepository(database),
+            weeks=ActivityRepository(database, totals=WEEKLY, breakdowns=WEEKLY_BREAKDOWNS),
             totals=TotalsRepository(database),
             achievements=AchievementRepository(database),
             unlocks=UnlockRepository(database),

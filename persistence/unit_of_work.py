@@ -108,6 +108,9 @@ class UnitOfWork:
         self.days: Tracked[tuple[str, date], DailyRollup] = Tracked.over(
             repos.activity, key_of=_day_key, session=session
         )
+        self.weeks: Tracked[tuple[str, date], DailyRollup] = Tracked.over(
+            repos.weeks, key_of=_day_key, session=session
+        )
         self._events: list[tuple[LearningEvent, EventOutcome, datetime]] = []
         self._new_learners: list[Learner] = []
         self._unlocks: list[Unlock] = []
@@ -160,6 +163,7 @@ class UnitOfWork:
         await self.progress.flush()
         await self.skill_states.flush()
         await self.days.flush()
+        await self.weeks.flush()
         await self.totals.flush()
         await repos.unlocks.insert_many(self._unlocks, session)
         await repos.points.append(self._points, session)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from domain.activity import DailyRollup, local_time
+from domain.activity import DailyRollup, local_time, week_of
 from domain.catalog import ContentItem
 from domain.curves import LearningCurve, learning_curve
 from domain.errors import InvalidInput
@@ -33,6 +33,7 @@ from domain.trends import (
     patterns,
     progress_against_target,
     series,
+    weekly_series,
 )
 from persistence.loaders import ActivityKey, Loaders, ProgressPageKey
 from persistence.repositories import Repositories
@@ -216,10 +217,23 @@ async def trends(
     last: date | None,
     certification: str | None,
 ) -> list[SeriesPoint]:
-    """Daily, weekly (ISO weeks) or monthly series of the learner's local calendar, from daily
-    rollups; by default the last 12 weeks, at most two years."""
+    """Daily, weekly (ISO weeks) or monthly series of the learner's local calendar; by default
+    the last 12 weeks, at most two years. Weeks come from weekly rollups (whole weeks), days and
+    months from daily rollups."""
     await access.require_read(learner.id)
     first, last = _window(learner, now, first, last, default_days=TREND_DEFAULT_DAYS)
+    if period is Period.WEEK:
+        weeks = await loaders.weeks.load(
+            ActivityKey(learner.id, week_of(first), week_of(last), detail=True, hours=False)
+        )
+        totals = await loaders.totals.load(learner.id)
+        return weekly_series(
+            weeks,
+            first=first,
+            last=last,
+            active_runs=totals.active_days if totals else (),
+            certification=certification,
+        )
     rollups = await _days(loaders, learner.id, first, last, detail=True)
     return series(rollups, period=period, first=first, last=last, certification=certification)
 

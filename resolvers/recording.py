@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.achievements import Unlock
+from domain.activity import week_of
 from domain.catalog import ContentItem
 from domain.errors import DomainError, IdempotencyConflict, InvalidInput
 from domain.events import MAX_BATCH, EventDraft, LearningEvent, validate_event
@@ -243,6 +244,11 @@ class Recorder:
         )
         for (learner_id, day), rollup in days.items():
             records[learner_id].days[day] = rollup
+        weeks = await unit.weeks.get_many(
+            {(e.learner_id, week_of(records[e.learner_id].local_day(e))) for e in events}
+        )
+        for (learner_id, monday), rollup in weeks.items():
+            records[learner_id].weeks[monday] = rollup
         return records
 
     async def _rules(self, unit: UnitOfWork, items: Iterable[ContentItem]) -> Rules:
@@ -305,6 +311,8 @@ def _stage(unit: UnitOfWork, records: Iterable[LearnerRecord]) -> None:
             unit.skill_states.put(record.skills[skill_id])
         for day in record.changed_days:
             unit.days.put(record.days[day])
+        for monday in record.changed_weeks:
+            unit.weeks.put(record.weeks[monday])
         unit.totals.put(record.totals)
         unit.add_unlocks(record.new_unlocks)
         unit.add_points(record.new_points)

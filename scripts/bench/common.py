@@ -15,6 +15,7 @@ import strawberry
 
 from domain.access import Role, Viewer
 from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
+from domain.certifications import Certification, CertificationLevel, ExamDomain, StudyHours
 from domain.events import MAX_BATCH, EventDraft, EventType, validate_event
 from domain.learning import EventOutcome
 from domain.progress import ContentProgress, advance
@@ -48,6 +49,25 @@ EVENT_MIX = (
 
 
 # --- the data -----------------------------------------------------------------------------------
+
+
+def build_certification() -> Certification:
+    """SAA over the bench skills: four domains weighted as SAA-C03's."""
+    return Certification(
+        id="SAA",
+        name="Solutions Architect (bench)",
+        level=CertificationLevel.ASSOCIATE,
+        domains=(
+            ExamDomain("security", "Security", 0.30, ("iam", "kms", "shield")),
+            ExamDomain("network", "Network", 0.26, ("vpc", "route53", "cloudfront")),
+            ExamDomain("compute", "Compute", 0.24, ("ec2", "lambda", "ecs")),
+            ExamDomain("storage", "Storage", 0.20, ("s3", "ebs", "efs")),
+        ),
+        pass_mark=0.72,
+        exam_items=50,
+        exam_minutes=130,
+        study_hours=StudyHours(80, 120),
+    )
 
 
 def build_catalog() -> tuple[list[Skill], list[ContentItem]]:

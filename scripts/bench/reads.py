@@ -70,6 +70,57 @@ query($id: String!) {
 """
 
 
+# Readiness, a year of weekly trends and the chart data: each read by the 1k and the 100k
+# learner; derived documents only, so the ratio stays near 1.
+ANALYTICS_AIM = 1.1
+AIMED = ("readiness", "trends", "charts")
+ANALYTICS_READS = {
+    "readiness": """
+query($id: String!) {
+  learner(id: $id) {
+    readiness(certification: "SAA") {
+      readinessScore predictedPassProbability estimatedStudyHoursLeft confidenceLevel
+      weakAreas { domainId mastery } strongAreas { domainId mastery }
+      domains { domainId mastery correctChance }
+      recommendedActions { kind message contentId estimatedMinutes }
+    }
+  }
+}
+""",
+    "trends": """
+query($id: String!, $yearAgo: Date!, $today: Date!) {
+  learner(id: $id) {
+    trends(period: WEEK, from: $yearAgo, to: $today) {
+      label events timeSpentSeconds completions averageScore activeDays
+      byCertification { key events }
+    }
+  }
+}
+""",
+    # The same with every breakdown: its answer grows with how many categories a learner's
+    # weeks touch (a busy learner's touch them all), not with the history behind them.
+    "trends_breakdowns": """
+query($id: String!, $yearAgo: Date!, $today: Date!) {
+  learner(id: $id) {
+    trends(period: WEEK, from: $yearAgo, to: $today) {
+      label events completions averageScore activeDays
+      byCategory { key events } byDifficulty { key events } byCertification { key events }
+    }
+  }
+}
+""",
+    "charts": """
+query($id: String!, $target: Date!) {
+  learner(id: $id) {
+    heatmap { day minutes band }
+    progressAgainstTarget(goal: 50, targetDate: $target) { day completed target }
+    learningPatterns { peakHours peakWeekdays activeShare regularity suggestions }
+    readiness(certification: "SAA") { domains { domainId mastery } }
+  }
+}
+""",
+}
+
 # The heaviest kind of read the default cost limit allows: a year of days, each by hour.
 HEAVIEST_READ = """
 query($id: String!, $from: Date!, $to: Date!) {
@@ -173,6 +224,16 @@ async def read_cost(bench: Bench) -> dict[str, float]:
         "   as served (token verified, educator's access checked, cost analysed and charged) "
         f"vs none of it: median ratio {overhead:6.3f}"
     )
+    analytics = {}
+    for name, query in ANALYTICS_READS.items():
+        light_ms, heavy_ms = await _compare(bench, query, learners)
+        analytics[name] = (light_ms, heavy_ms)
+        aim = f"aim <= {ANALYTICS_AIM}: {verdict(heavy_ms / light_ms <= ANALYTICS_AIM)}"
+        print(
+            f"   {name:<17} 1k {ms(light_ms)}   100k {ms(heavy_ms)}   "
+            f"ratio {heavy_ms / light_ms:5.2f}   "
+            + (aim if name in AIMED else "(a larger answer: more categories a week)")
+        )
     heaviest_cost, heaviest = await _heaviest_allowed(bench, "heavy-100k")
     print(
         f"   the heaviest allowed read (a year of days by hour, cost {heaviest_cost:,}): "
@@ -192,7 +253,34 @@ async def read_cost(bench: Bench) -> dict[str, float]:
         "read_100k_p95_ms": round(percentile(samples["heavy-100k"], 95) * 1000, 2),
         "read_ratio": round(ratio, 3),
         "record_many_events_per_s": round(HEAVY_EVENTS / load_seconds),
+        **{f"{name}_ratio": round(heavy / light, 3) for name, (light, heavy) in analytics.items()},
+        **{
+            f"{name}_100k_median_ms": round(heavy * 1000, 2)
+            for name, (_, heavy) in analytics.items()
+        },
     }
+
+
+async def _compare(bench: Bench, query: str, learners: dict[str, int]) -> tuple[float, float]:
+    """Median seconds of `query` for the 1k learner and for the 100k learner, interleaved."""
+    today = utc_now().date()
+    variables = {
+        "yearAgo": (today - timedelta(days=364)).isoformat(),
+        "today": today.isoformat(),
+        "target": (today + timedelta(days=60)).isoformat(),
+    }
+
+    async def read(learner_id: str) -> None:
+        await bench.execute(query, id=learner_id, **variables)
+
+    for learner_id in learners:
+        for _ in range(READ_WARMUP):
+            await read(learner_id)
+    samples: dict[str, list[float]] = {learner_id: [] for learner_id in learners}
+    for n in range(READ_RUNS):
+        for learner_id in list(learners) if n % 2 == 0 else list(reversed(learners)):
+            samples[learner_id].append(await timed(read(learner_id)))
+    return statistics.median(samples["light-1k"]), statistics.median(samples["heavy-100k"])
 
 
 async def _heaviest_allowed(bench: Bench, learner_id: str) -> tuple[int, float]:

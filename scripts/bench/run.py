@@ -28,7 +28,7 @@ from resolvers.recording import Recorder
 from resolvers.services import Services, utc_now
 from schema import build_schema
 from scripts.bench.commands import commands_per_request, seed_fleet
-from scripts.bench.common import SEED, Bench, EventFactory, build_catalog
+from scripts.bench.common import SEED, Bench, EventFactory, build_catalog, build_certification
 from scripts.bench.ingestion import contention, ingestion
 from scripts.bench.reads import read_cost
 from scripts.bench.unlocks import unlock_latency
@@ -90,6 +90,7 @@ async def run() -> tuple[dict[str, float], list[str]]:
             await install_default_achievements(repositories)
             await repositories.skills.upsert_many(skills)
             await repositories.content.upsert_many(items)
+            await repositories.certifications.upsert_many([build_certification()])
             bench = Bench(
                 services=services,
                 # Section 3 reads 200 learners with every list field, which costs 19,600: over
