@@ -49,6 +49,7 @@ class DailyRollup:
     by_difficulty: Mapping[str, ActivityBucket] = field(default_factory=dict)
     by_hour: Mapping[int, ActivityBucket] = field(default_factory=dict)
     by_certification: Mapping[str, ActivityBucket] = field(default_factory=dict)
+    sessions: frozenset[str] = frozenset()  # the `sessionId`s of its events, when they send one
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ def add_to_rollup(
         by_difficulty=_added(rollup.by_difficulty, difficulty, event),
         by_hour=_added(rollup.by_hour, hour, event),
         by_certification=by_certification,
+        sessions=rollup.sessions | {event.session_id} if event.session_id else rollup.sessions,
     )
 
 
@@ -123,4 +125,5 @@ def merge_rollups(into: DailyRollup, other: DailyRollup) -> DailyRollup:
         by_difficulty=merged(into.by_difficulty, other.by_difficulty),
         by_hour=merged(into.by_hour, other.by_hour),
         by_certification=merged(into.by_certification, other.by_certification),
+        sessions=into.sessions | other.sessions,
     )

@@ -39,6 +39,9 @@ _STATUS_AFTER = {
 ATTEMPT_TYPES = frozenset({EventType.ANSWERED, EventType.COMPLETED, EventType.MASTERED})
 
 
+MAX_ITEM_SESSIONS = 50
+
+
 @dataclass(frozen=True, slots=True)
 class ContentProgress:
     learner_id: str
@@ -58,6 +61,8 @@ class ContentProgress:
     # When its latest counted answers and scored events happened, by event type (reward guard).
     rewarded_at: tuple[tuple[str, datetime], ...] = ()
     review: ReviewCard | None = None  # its spaced-repetition card, once answered
+    # The `sessionId`s of its latest events (at most MAX_ITEM_SESSIONS), for module sessions.
+    sessions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +103,14 @@ def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
         point_awards=progress.point_awards,
         rewarded_at=progress.rewarded_at,
         review=progress.review,
+        sessions=_with_session(progress.sessions, event.session_id),
     )
+
+
+def _with_session(sessions: tuple[str, ...], session_id: str | None) -> tuple[str, ...]:
+    if session_id is None or session_id in sessions:
+        return sessions
+    return (*sessions, session_id)[-MAX_ITEM_SESSIONS:]
 
 
 def _earliest(current: datetime | None, candidate: datetime) -> datetime:

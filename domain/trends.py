@@ -279,8 +279,11 @@ class LearningPatterns:
 
 
 def sessions_in(rollup: DailyRollup) -> int:
-    """A day's study sessions: its runs of consecutive local hours with activity (an event
-    stream per learner is not kept, so a session is read from the hours it spans)."""
+    """A day's study sessions: the distinct `sessionId`s its events sent, or, when they sent
+    none, its runs of consecutive local hours with activity (Cairn keeps no event stream per
+    learner to measure gaps on, so a session is read from the hours it spans)."""
+    if rollup.sessions:
+        return len(rollup.sessions)
     hours = sorted(h for h, bucket in rollup.by_hour.items() if _active(bucket))
     return sum(1 for i, hour in enumerate(hours) if i == 0 or hours[i - 1] != hour - 1)
 

@@ -63,6 +63,7 @@ def rollup_to_documents(rollup: DailyRollup) -> tuple[Document, Document]:
         "learnerId": rollup.learner_id,
         "day": rollup.day.isoformat(),
         "total": bucket_to_document(rollup.total),
+        "sessions": sorted(rollup.sessions),
     }
     breakdowns = {
         "_id": key,
@@ -85,6 +86,7 @@ def rollup_from_documents(day: Document, breakdowns: Document | None) -> DailyRo
         by_difficulty=_breakdown_from_document(slices.get("byDifficulty", [])),
         by_hour={int(hour): bucket for hour, bucket in by_hour.items()},
         by_certification=_breakdown_from_document(slices.get("byCertification", [])),
+        sessions=frozenset(day.get("sessions", ())),
     )
 
 

@@ -40,6 +40,7 @@ def progress_to_document(progress: ContentProgress) -> Document:
         "pointAwards": sorted(progress.point_awards),
         "rewardedAt": [[kind, at] for kind, at in progress.rewarded_at],
         "review": _card_to_document(progress.review),
+        "sessions": list(progress.sessions),
     }
 
 
@@ -91,6 +92,7 @@ def progress_from_document(doc: Document) -> ContentProgress:
         point_awards=frozenset(doc.get("pointAwards", ())),
         rewarded_at=tuple((kind, at) for kind, at in doc.get("rewardedAt", ())),
         review=_card_from_document(doc.get("review")),
+        sessions=tuple(doc.get("sessions", ())),
     )
 
 

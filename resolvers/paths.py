@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from domain.catalog import ContentItem
 from domain.errors import InvalidInput
 from domain.paths import (
+    GENERAL_MODULE,
     LearningPath,
     ModuleProgress,
     PathProgress,
@@ -80,12 +81,18 @@ async def learner_paths(
 async def modules(
     access: Access, loaders: Loaders, repos: Repositories, learner_id: str, certification: str
 ) -> list[ModuleProgress]:
-    """Progress per module of a certification: completion, scores, time, readiness band."""
+    """Progress per module of a certification: completion, scores, time, sessions (the distinct
+    `sessionId`s of its items' latest events), readiness band."""
     await access.require_read(learner_id)
     items = await repos.content.page(certification=certification, after=None, limit=_CATALOG_ITEMS)
     ordered = await _catalog_order(loaders, certification, items)
     progress = await _progress(loaders, learner_id, [i.id for i in ordered])
-    return module_progress(ordered, progress)
+    sessions: dict[str, set[str]] = {}
+    for item in ordered:
+        found = progress.get(item.id)
+        if found is not None:
+            sessions.setdefault(item.module or GENERAL_MODULE, set()).update(found.sessions)
+    return module_progress(ordered, progress, {m: len(s) for m, s in sessions.items()})
 
 
 async def _catalog_order(

@@ -178,6 +178,22 @@ class PeriodRange(Rule):
 
 
 @dataclass(frozen=True, slots=True)
+class Count(Rule):
+    """As many items as an integer argument says (its default when not given); at most
+    `maximum`. Used through `Paged` when the items are a field below: `curve(last:)`."""
+
+    argument: str
+    maximum: int
+
+    def size(self, at: Sizing) -> int:
+        value = at.args.get(self.argument)
+        if value is None:
+            default = at.field.args[self.argument].default_value
+            value = default if isinstance(default, int) else self.maximum
+        return _bounded(value, self.maximum)
+
+
+@dataclass(frozen=True, slots=True)
 class Days(Rule):
     """One item per day of the `days` argument (its default when not given)."""
 
@@ -224,6 +240,8 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Learner", "contentProgress"): Paged(First()),
     ("Learner", "pointsHistory"): First(),
     ("Learner", "dueForReview"): First(),
+    ("SkillMastery", "curve"): Paged(Count("last", 1000)),
+    ("SkillCurve", "points"): PageOf(),
     ("Learner", "nextItems"): First(),
     ("Learner", "dailyActivity"): DayRange(),
     ("Learner", "trends"): PeriodRange(),

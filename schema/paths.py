@@ -102,6 +102,9 @@ class ModuleProgress:
     completion_percent: float
     average_score: float | None = strawberry.field(description="Percent, best scores.")
     time_spent_seconds: float
+    sessions: int = strawberry.field(
+        description="Study sessions on its items: distinct sessionIds of their latest events."
+    )
     band: ReadinessBand  # type: ignore[valid-type]
 
     @classmethod
@@ -113,6 +116,7 @@ class ModuleProgress:
             completion_percent=round(value.completion_percent, 2),
             average_score=None if value.average_score is None else round(value.average_score, 2),
             time_spent_seconds=value.time_spent_seconds,
+            sessions=value.sessions,
             band=value.band,
         )
 

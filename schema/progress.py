@@ -10,7 +10,8 @@ import strawberry
 
 from domain import activity, progress, totals
 from domain import mastery as bkt
-from domain.curves import attempts_to_mastery
+from domain.curves import attempts_to_mastery, skill_curve
+from domain.errors import InvalidInput
 from resolvers import catalog
 from schema.catalog import ContentItem, Skill
 from schema.context import Info
@@ -26,6 +27,7 @@ MasteryLevel = strawberry.enum(bkt.MasteryLevel, description="Display band of a 
 
 
 DEFAULT_MINUTES_PER_ANSWER = 2.0
+MAX_CURVE_POINTS = 1000
 
 
 def percent(score: float | None) -> float | None:
@@ -109,6 +111,28 @@ class Analytics:
         )
 
 
+@strawberry.type(description="Mastery right after one answer.")
+class SkillCurvePoint:
+    at: datetime
+    mastery: float
+
+
+@strawberry.type(description="y(n) = ceiling - (ceiling - start) * exp(-rate * n), n the answer.")
+class SkillCurveFit:
+    start: float
+    ceiling: float
+    rate: float
+
+
+@strawberry.type(description="A skill's learning curve (README: Readiness and analytics).")
+class SkillCurve:
+    points: list[SkillCurvePoint]
+    fit: SkillCurveFit | None
+    improvement_per_answer: float | None = strawberry.field(
+        description="Mastery gained per answer over the answers kept."
+    )
+
+
 @strawberry.type(description="A learner's state on one skill, with its mastery probability.")
 class SkillMastery:
     skill_id: str
@@ -135,6 +159,30 @@ class SkillMastery:
         description="Those answers at the learner's own minutes per answer on the skill."
     )
 
+    state: strawberry.Private[bkt.SkillState]
+    params: strawberry.Private[bkt.BktParams]
+
+    @strawberry.field(
+        description="The learning curve: mastery after each of the last `last` answers kept "
+        "(at most 1000), a fitted curve over them, the change per answer."
+    )
+    def curve(self, last: int = 50) -> SkillCurve:
+        if not 0 <= last <= MAX_CURVE_POINTS:
+            raise InvalidInput("last", f"must be between 0 and {MAX_CURVE_POINTS}")
+        value = skill_curve(self.state, self.params)
+        fit = value.fit
+        points = value.points[-last:] if last else ()
+        return SkillCurve(
+            points=[
+                SkillCurvePoint(at=p.at, mastery=p.value)  # type: ignore[arg-type]
+                for p in points
+            ],
+            fit=None
+            if fit is None
+            else SkillCurveFit(start=fit.start, ceiling=fit.ceiling, rate=fit.rate),
+            improvement_per_answer=value.improvement_per_attempt,
+        )
+
     @classmethod
     def from_domain(
         cls, state: bkt.SkillState, skill: Skill | None, params: bkt.BktParams = bkt.DEFAULT_BKT
@@ -142,6 +190,8 @@ class SkillMastery:
         attempts = attempts_to_mastery(state.p_known, params)
         minutes = state.time_spent_seconds / 60 / state.attempts if state.attempts else None
         return cls(
+            state=state,
+            params=params,
             attempts_to_mastery=attempts,
             minutes_to_mastery=None
             if attempts is None

@@ -169,3 +169,17 @@ def test_advance_keeps_identity_fields_and_does_not_mutate() -> None:
         "saa-ec2-1",
         "SAA",
     )
+
+
+def test_an_item_remembers_the_sessions_of_its_latest_events() -> None:
+    from domain.progress import MAX_ITEM_SESSIONS, ContentProgress, advance
+    from tests.domain.support import event
+
+    progress = ContentProgress("ada", "saa-ec2-1")
+    for n in range(MAX_ITEM_SESSIONS + 5):
+        progress = advance(progress, event(session_id=f"s{n}"))
+    progress = advance(progress, event(session_id=f"s{MAX_ITEM_SESSIONS + 4}"))
+    progress = advance(progress, event(session_id=None))
+
+    assert len(progress.sessions) == MAX_ITEM_SESSIONS
+    assert progress.sessions[0] == "s5" and progress.sessions[-1] == f"s{MAX_ITEM_SESSIONS + 4}"

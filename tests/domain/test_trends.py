@@ -699,3 +699,14 @@ def test_sessions_are_runs_of_consecutive_active_hours() -> None:
     assert sessions_in(day) == 3
     assert sessions_in(DailyRollup("ada", date(2026, 3, 10))) == 0
     assert spread.sessions == 0 or spread.sessions == 3
+
+
+def test_sessions_are_the_days_session_ids_when_events_send_them() -> None:
+    from domain.trends import sessions_in
+
+    bucket = ActivityBucket(events=1, time_spent_seconds=600)
+    day = DailyRollup(
+        "ada", date(2026, 3, 10), by_hour={7: bucket, 8: bucket}, sessions=frozenset({"a", "b"})
+    )
+
+    assert sessions_in(day) == 2

@@ -45,7 +45,11 @@ def free_port() -> int:
 
 
 def start_service(
-    data_dir: Path, *, database: str, env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    database: str,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], Service]:
     port = free_port()
     environment = {
@@ -63,7 +67,7 @@ def start_service(
         environment["CAIRN_MONGODB_URI"] = external
     log = (data_dir / f"service-{port}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "serve"],
+        [sys.executable, str(ROOT / "main.py"), "serve", *args],
         cwd=ROOT,
         env=environment,
         stdout=log,

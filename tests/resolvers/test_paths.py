@@ -70,7 +70,13 @@ async def test_a_learner_walks_the_path_and_its_modules_fill_up(
     repositories: Repositories, recorder: Recorder
 ) -> None:
     await recorder.record_one(
-        draft(content_id="lesson-1", type=EventType.COMPLETED, score=0.9, correct=None),
+        draft(
+            content_id="lesson-1",
+            type=EventType.COMPLETED,
+            score=0.9,
+            correct=None,
+            session_id="morning",
+        ),
         received_at=NOW,
     )
     ada = as_(repositories, "ada", Role.LEARNER)
@@ -85,7 +91,10 @@ async def test_a_learner_walks_the_path_and_its_modules_fill_up(
     ]
     assert walked.progress.next_up == PathStep("lesson-2")
     assert (walked.progress.done, walked.progress.total) == (1, 3)
-    assert [(m.module, m.items, m.completed) for m in found] == [("m1", 2, 1), ("m2", 1, 0)]
+    assert [(m.module, m.items, m.completed, m.sessions) for m in found] == [
+        ("m1", 2, 1, 1),
+        ("m2", 1, 0, 0),
+    ]
     assert found[0].band is ReadinessBand.ADVANCED  # one score of 90
     assert await learner_paths(ada, Loaders(repositories), "ada", certification="CCP") == []
 

@@ -133,6 +133,7 @@ RULES: dict[str, Rule] = {
     "Viewer.groups": INHERIT,  # filtered
     "ContentProgress.content": CATALOG,
     "ContentProgress.review": INHERIT,
+    "SkillMastery.curve": INHERIT,
     "RecordEventResult.progress": INHERIT,  # what the event just recorded
     "RecordEventResult.error": INHERIT,
     "RecordEventResult.newAchievements": INHERIT,

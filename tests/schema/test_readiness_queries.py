@@ -140,7 +140,10 @@ async def test_a_demo_learners_trends_patterns_charts_and_curve(
                 remaining pacePerDay expected earliest latest
               }
               learningCurve { points { day value } fit { start ceiling rate } improvementPerWeek }
-              skills { skillId mastery attemptsToMastery minutesToMastery }
+              skills {
+                skillId mastery attemptsToMastery minutesToMastery
+                curve(last: 5) { points { at mastery } fit { ceiling } improvementPerAnswer }
+              }
               analytics { itemsCompleted totalEvents }
             } }""",
         as_viewer=PARENT,
@@ -168,3 +171,7 @@ async def test_a_demo_learners_trends_patterns_charts_and_curve(
     assert learner["learningCurve"]["points"]
     for skill in learner["skills"]:
         assert (skill["attemptsToMastery"] == 0) is (skill["mastery"] >= 0.95)
+        points = skill["curve"]["points"]
+        assert len(points) <= 5
+        if points:
+            assert points[-1]["mastery"] == skill["mastery"]  # the last answer's mastery
