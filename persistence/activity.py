@@ -139,9 +139,11 @@ class ActivityRepository:
         *,
         detail: bool = True,
         hours: bool = True,
+        slices: frozenset[str] | None = None,
     ) -> dict[str, list[DailyRollup]]:
         """Rollups of each learner from `first` to `last` inclusive, by day: one command, or
-        two with the breakdowns (`detail`; without `hours`, all but the one by hour)."""
+        two with the breakdowns (`detail`): only the `slices` named (byCategory, byDifficulty,
+        byHour, byCertification) when given, else all of them but, without `hours`, byHour."""
         query = {
             "learnerId": {"$in": list(learner_ids)},
             "day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
@@ -149,18 +151,21 @@ class ActivityRepository:
         cursor = self._collection.find(query, batch_size=READ_BATCH)
         days = [doc async for doc in cursor.sort([("learnerId", 1), ("day", 1)])]
         ids = [doc["_id"] for doc in days]
-        breakdowns = await self._breakdowns_of(ids, hours=hours) if detail else {}
+        if slices is not None:
+            projection: Document | None = {name: 1 for name in slices} or {"_id": 1}
+        else:
+            projection = None if hours else {"byHour": 0}
+        breakdowns = await self._breakdowns_of(ids, projection=projection) if detail else {}
         found: dict[str, list[DailyRollup]] = {learner_id: [] for learner_id in learner_ids}
         for doc in days:
             found[doc["learnerId"]].append(rollup_from_documents(doc, breakdowns.get(doc["_id"])))
         return found
 
     async def _breakdowns_of(
-        self, ids: list[str], session: Session = None, *, hours: bool = True
+        self, ids: list[str], session: Session = None, *, projection: Document | None = None
     ) -> dict[str, Document]:
         if not ids:
             return {}
-        projection = None if hours else {"byHour": 0}
         found = find_by_ids(self._breakdowns, ids, session=session, projection=projection)
         return {doc["_id"]: doc async for doc in found}
 

@@ -60,6 +60,7 @@ class ActivityKey:
     last: date
     detail: bool = True  # with the breakdowns by category, difficulty, hour and certification
     hours: bool = True  # with the breakdown by hour, when `detail`
+    slices: frozenset[str] | None = None  # only these breakdowns, when `detail` (None: all)
 
 
 class Loaders:
@@ -159,17 +160,22 @@ class Loaders:
 
     async def _activity(self, keys: list[ActivityKey]) -> list[list[DailyRollup]]:
         # One command per level of detail, over the union of the ranges asked for.
-        found: dict[bool, dict[str, list[DailyRollup]]] = {}
-        for detail in {key.detail for key in keys}:
-            group = [key for key in keys if key.detail == detail]
-            found[detail] = await self._repos.activity.between(
+        found: dict[tuple[bool, frozenset[str] | None], dict[str, list[DailyRollup]]] = {}
+        for level in {(key.detail, key.slices) for key in keys}:
+            group = [key for key in keys if (key.detail, key.slices) == level]
+            found[level] = await self._repos.activity.between(
                 sorted({key.learner_id for key in group}),
                 min(key.first for key in group),
                 max(key.last for key in group),
-                detail=detail,
+                detail=level[0],
+                slices=level[1],
             )
         return [
-            [r for r in found[key.detail][key.learner_id] if key.first <= r.day <= key.last]
+            [
+                r
+                for r in found[(key.detail, key.slices)][key.learner_id]
+                if key.first <= r.day <= key.last
+            ]
             for key in keys
         ]
 
@@ -178,7 +184,12 @@ class Loaders:
         return [
             (
                 await self._repos.weeks.between(
-                    [key.learner_id], key.first, key.last, detail=key.detail, hours=key.hours
+                    [key.learner_id],
+                    key.first,
+                    key.last,
+                    detail=key.detail,
+                    hours=key.hours,
+                    slices=key.slices,
                 )
             )[key.learner_id]
             for key in keys

@@ -176,6 +176,8 @@ MAX_SERIES_DAYS = 731  # two years: 104 weeks or 24 months
 MAX_PATTERN_DAYS = 366
 CURVE_DAYS = 365
 TREND_DEFAULT_DAYS = 84  # 12 weeks
+_HOURS = frozenset({"byHour"})
+_CERTIFICATIONS = frozenset({"byCertification"})
 
 
 def _window(
@@ -201,9 +203,17 @@ def _for_certification(rollups: list[DailyRollup], certification: str) -> list[D
 
 
 async def _days(
-    loaders: Loaders, learner_id: str, first: date, last: date, *, detail: bool
+    loaders: Loaders,
+    learner_id: str,
+    first: date,
+    last: date,
+    *,
+    detail: bool,
+    slices: frozenset[str] | None = None,
 ) -> list[DailyRollup]:
-    return await loaders.activity.load(ActivityKey(learner_id, first, last, detail))
+    return await loaders.activity.load(
+        ActivityKey(learner_id, first, last, detail, slices=slices if detail else None)
+    )
 
 
 async def trends(
@@ -216,15 +226,25 @@ async def trends(
     first: date | None,
     last: date | None,
     certification: str | None,
+    slices: frozenset[str] | None = None,
 ) -> list[SeriesPoint]:
     """Daily, weekly (ISO weeks) or monthly series of the learner's local calendar; by default
     the last 12 weeks, at most two years. Weeks come from weekly rollups (whole weeks), days and
-    months from daily rollups."""
+    months from daily rollups. `slices`: the breakdowns wanted (None: all), read alone."""
     await access.require_read(learner.id)
     first, last = _window(learner, now, first, last, default_days=TREND_DEFAULT_DAYS)
+    if certification is not None:
+        slices = frozenset({"byCertification"})  # a certification's series reads only that
     if period is Period.WEEK:
         weeks = await loaders.weeks.load(
-            ActivityKey(learner.id, week_of(first), week_of(last), detail=True, hours=False)
+            ActivityKey(
+                learner.id,
+                week_of(first),
+                week_of(last),
+                detail=True,
+                hours=False,
+                slices=slices,
+            )
         )
         totals = await loaders.totals.load(learner.id)
         return weekly_series(
@@ -234,7 +254,7 @@ async def trends(
             active_runs=totals.active_days if totals else (),
             certification=certification,
         )
-    rollups = await _days(loaders, learner.id, first, last, detail=True)
+    rollups = await _days(loaders, learner.id, first, last, detail=True, slices=slices)
     return series(rollups, period=period, first=first, last=last, certification=certification)
 
 
@@ -246,9 +266,8 @@ async def patterns_of(
     if not 1 <= days <= MAX_PATTERN_DAYS:
         raise InvalidInput("days", f"must be between 1 and {MAX_PATTERN_DAYS}")
     first, last = _window(learner, now, None, None, default_days=days)
-    return patterns(
-        await _days(loaders, learner.id, first, last, detail=True), first=first, last=last
-    )
+    hours = await _days(loaders, learner.id, first, last, detail=True, slices=_HOURS)
+    return patterns(hours, first=first, last=last)
 
 
 async def heatmap_of(
@@ -278,7 +297,9 @@ async def target_line(
     against a straight line to `goal` items by `target_date`."""
     await access.require_read(learner.id)
     first, last = _window(learner, now, first, None, default_days=30)
-    rollups = await _days(loaders, learner.id, first, last, detail=certification is not None)
+    rollups = await _days(
+        loaders, learner.id, first, last, detail=certification is not None, slices=_CERTIFICATIONS
+    )
     if certification is not None:
         rollups = _for_certification(rollups, certification)
     totals = await loaders.totals.load(learner.id)
@@ -302,7 +323,8 @@ async def completion_forecast(
     today = local_time(now, learner.time_zone).day
     first = today - timedelta(days=FORECAST_WINDOW_DAYS - 1)
     rollups = _for_certification(
-        await _days(loaders, learner.id, first, today, detail=True), certification
+        await _days(loaders, learner.id, first, today, detail=True, slices=_CERTIFICATIONS),
+        certification,
     )
     counts = await loaders.catalog_counts.load("catalog")
     totals = await loaders.totals.load(learner.id)

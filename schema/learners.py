@@ -38,7 +38,7 @@ from schema.progress import (
     SkillMastery,
 )
 from schema.readiness import Readiness
-from schema.selection import BREAKDOWN_FIELDS, selects_any
+from schema.selection import BREAKDOWN_FIELDS, selected, selects_any
 
 if TYPE_CHECKING:
     from schema.groups import Group
@@ -277,6 +277,7 @@ class Learner(Node):
             first=from_,
             last=to,
             certification=certification,
+            slices=selected(info, BREAKDOWN_FIELDS),
         )
         return [TrendPoint.from_domain(value) for value in values]
 

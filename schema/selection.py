@@ -31,3 +31,9 @@ def selects_any(info: Info, names: frozenset[str], *path: str) -> bool:
 
 def _children(fields: list[SelectedField]) -> list[SelectedField]:
     return _fields(selection for field in fields for selection in field.selections)
+
+
+def selected(info: Info, names: frozenset[str]) -> frozenset[str]:
+    """Which of `names` the current field's selection includes, one level down."""
+    level = _fields(info.selected_fields)
+    return frozenset(field.name for field in _children(level) if field.name in names)
