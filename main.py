@@ -618,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = Settings()
-        if args.command != "token":
+        if args.command == "serve":
             settings.token_settings()  # a bad secret file stops the start, with its message
     except ValidationError as error:
         # Each problem by its variable, without the value given: it may be a secret.

@@ -327,3 +327,38 @@ async def test_demo_tokens_follow_the_issuer_audience_and_roles_claim() -> None:
 
 def test_there_are_no_demo_tokens_when_an_identity_provider_issues_them() -> None:
     assert main.demo_tokens(TokenSettings(jwks_url="https://idp.example/jwks")) == ""
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"CAIRN_JWT_SECRET": "short-secret-value"}, "CAIRN_JWT_SECRET"),
+        ({"CAIRN_JWT_SECRET": "x" * 40, "CAIRN_JWKS_URL": "https://idp.example/jwks"}, ""),
+    ],
+)
+def test_serve_refuses_bad_token_settings_naming_them_without_their_value(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variables: dict[str, str],
+    named: str,
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    code = main.main(["serve"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("cairn: invalid settings: ")
+    assert named in err
+    assert "short-secret-value" not in err and "x" * 40 not in err
+
+
+def test_serve_refuses_a_short_secret_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CAIRN_DATA_DIR", str(tmp_path))
+    (tmp_path / SECRET_FILE).write_text("too-short\n", encoding="utf-8")
+
+    assert main.main(["serve"]) == 2
+    assert "32 bytes" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pymongo
@@ -99,9 +100,13 @@ async def test_standalone_server_is_refused(standalone_uri: str) -> None:
 
 @pytest.mark.real_db
 def test_main_prints_the_reason_and_exits_1(
-    standalone_uri: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    standalone_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("CAIRN_MONGODB_URI", standalone_uri)
+    monkeypatch.setenv("CAIRN_DATA_DIR", str(tmp_path))
     assert main(["seed-demo"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("cairn: the MongoDB server at 127.0.0.1:")
