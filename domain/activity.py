@@ -96,6 +96,7 @@ def _added(
 
 
 def merge_buckets(a: ActivityBucket, b: ActivityBucket) -> ActivityBucket:
+    """Both buckets added up field by field (the average score follows from the sums)."""
     return ActivityBucket(
         events=a.events + b.events,
         time_spent_seconds=a.time_spent_seconds + b.time_spent_seconds,
@@ -106,24 +107,25 @@ def merge_buckets(a: ActivityBucket, b: ActivityBucket) -> ActivityBucket:
     )
 
 
+def merge_slices(
+    left: Mapping[K, ActivityBucket], right: Mapping[K, ActivityBucket]
+) -> dict[K, ActivityBucket]:
+    """Two breakdowns added up slice by slice."""
+    out = dict(left)
+    for key, bucket in right.items():
+        out[key] = merge_buckets(out[key], bucket) if key in out else bucket
+    return out
+
+
 def merge_rollups(into: DailyRollup, other: DailyRollup) -> DailyRollup:
     """`into` (keeping its learner and day) with `other`'s activity added, slice by slice."""
-
-    def merged(
-        left: Mapping[K, ActivityBucket], right: Mapping[K, ActivityBucket]
-    ) -> dict[K, ActivityBucket]:
-        out = dict(left)
-        for key, bucket in right.items():
-            out[key] = merge_buckets(out[key], bucket) if key in out else bucket
-        return out
-
     return DailyRollup(
         learner_id=into.learner_id,
         day=into.day,
         total=merge_buckets(into.total, other.total),
-        by_category=merged(into.by_category, other.by_category),
-        by_difficulty=merged(into.by_difficulty, other.by_difficulty),
-        by_hour=merged(into.by_hour, other.by_hour),
-        by_certification=merged(into.by_certification, other.by_certification),
+        by_category=merge_slices(into.by_category, other.by_category),
+        by_difficulty=merge_slices(into.by_difficulty, other.by_difficulty),
+        by_hour=merge_slices(into.by_hour, other.by_hour),
+        by_certification=merge_slices(into.by_certification, other.by_certification),
         sessions=into.sessions | other.sessions,
     )

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import reduce
 
-from domain.activity import ActivityBucket, DailyRollup
+from domain.activity import ActivityBucket, DailyRollup, merge_buckets
 from domain.streaks import Streak
 
 WINDOW_DAYS = 7
@@ -120,8 +121,4 @@ def _falling_scores(
 
 
 def _scores(rollups: Iterable[DailyRollup]) -> ActivityBucket:
-    scored, total = 0, 0.0
-    for rollup in rollups:
-        scored += rollup.total.scored
-        total += rollup.total.score_sum
-    return ActivityBucket(scored=scored, score_sum=total)
+    return reduce(merge_buckets, (rollup.total for rollup in rollups), ActivityBucket())

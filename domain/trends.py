@@ -17,7 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 from statistics import fmean, pstdev
 
-from domain.activity import ActivityBucket, DailyRollup
+from domain.activity import ActivityBucket, DailyRollup, merge_buckets, merge_slices
 from domain.errors import InvalidInput
 
 ONE_DAY = timedelta(days=1)
@@ -42,21 +42,12 @@ DEFAULT_FORECAST_WINDOW_DAYS = 28  # four full weeks
 FORECAST_WEEK_DAYS = 7
 
 
-def merge(a: ActivityBucket, b: ActivityBucket) -> ActivityBucket:
-    """Both buckets added up field by field (the average score follows from the sums)."""
-    return ActivityBucket(
-        events=a.events + b.events,
-        time_spent_seconds=a.time_spent_seconds + b.time_spent_seconds,
-        answered=a.answered + b.answered,
-        scored=a.scored + b.scored,
-        score_sum=a.score_sum + b.score_sum,
-        completions=a.completions + b.completions,
-    )
+# Both buckets added up field by field (the average score follows from the sums).
+merge = merge_buckets
 
 
 def _merge_into(target: dict[str, ActivityBucket], source: Mapping[str, ActivityBucket]) -> None:
-    for key, bucket in source.items():
-        target[key] = merge(target.get(key, ZERO), bucket)
+    target.update(merge_slices(target, source))
 
 
 def _minutes(bucket: ActivityBucket) -> float:

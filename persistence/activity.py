@@ -138,12 +138,11 @@ class ActivityRepository:
         last: date,
         *,
         detail: bool = True,
-        hours: bool = True,
         slices: frozenset[str] | None = None,
     ) -> dict[str, list[DailyRollup]]:
         """Rollups of each learner from `first` to `last` inclusive, by day: one command, or
         two with the breakdowns (`detail`): only the `slices` named (byCategory, byDifficulty,
-        byHour, byCertification) when given, else all of them but, without `hours`, byHour."""
+        byHour, byCertification) when given, else all of them."""
         query = {
             "learnerId": {"$in": list(learner_ids)},
             "day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
@@ -151,10 +150,7 @@ class ActivityRepository:
         cursor = self._collection.find(query, batch_size=READ_BATCH)
         days = [doc async for doc in cursor.sort([("learnerId", 1), ("day", 1)])]
         ids = [doc["_id"] for doc in days]
-        if slices is not None:
-            projection: Document | None = {name: 1 for name in slices} or {"_id": 1}
-        else:
-            projection = None if hours else {"byHour": 0}
+        projection = None if slices is None else {name: 1 for name in slices} or {"_id": 1}
         breakdowns = await self._breakdowns_of(ids, projection=projection) if detail else {}
         found: dict[str, list[DailyRollup]] = {learner_id: [] for learner_id in learner_ids}
         for doc in days:

@@ -59,7 +59,6 @@ class ActivityKey:
     first: date
     last: date
     detail: bool = True  # with the breakdowns by category, difficulty, hour and certification
-    hours: bool = True  # with the breakdown by hour, when `detail`
     slices: frozenset[str] | None = None  # only these breakdowns, when `detail` (None: all)
 
 
@@ -180,18 +179,23 @@ class Loaders:
         ]
 
     async def _weeks(self, keys: list[ActivityKey]) -> list[list[DailyRollup]]:
-        # Weekly rollups, keyed by their Monday: `first` and `last` are Mondays.
+        # Weekly rollups, keyed by their Monday: as `_activity`, one command per level of detail.
+        found: dict[tuple[bool, frozenset[str] | None], dict[str, list[DailyRollup]]] = {}
+        for level in {(key.detail, key.slices) for key in keys}:
+            group = [key for key in keys if (key.detail, key.slices) == level]
+            found[level] = await self._repos.weeks.between(
+                sorted({key.learner_id for key in group}),
+                min(key.first for key in group),
+                max(key.last for key in group),
+                detail=level[0],
+                slices=level[1],
+            )
         return [
-            (
-                await self._repos.weeks.between(
-                    [key.learner_id],
-                    key.first,
-                    key.last,
-                    detail=key.detail,
-                    hours=key.hours,
-                    slices=key.slices,
-                )
-            )[key.learner_id]
+            [
+                r
+                for r in found[(key.detail, key.slices)][key.learner_id]
+                if key.first <= r.day <= key.last
+            ]
             for key in keys
         ]
 

@@ -178,6 +178,7 @@ CURVE_DAYS = 365
 TREND_DEFAULT_DAYS = 84  # 12 weeks
 _HOURS = frozenset({"byHour"})
 _CERTIFICATIONS = frozenset({"byCertification"})
+_SERIES = frozenset({"byCategory", "byDifficulty", "byCertification"})  # all a series shows
 
 
 def _window(
@@ -242,8 +243,7 @@ async def trends(
                 week_of(first),
                 week_of(last),
                 detail=True,
-                hours=False,
-                slices=slices,
+                slices=_SERIES if slices is None else slices,
             )
         )
         totals = await loaders.totals.load(learner.id)

@@ -130,9 +130,9 @@ async def readiness_of(
         skill.id: skill.bkt for skill in skills if skill is not None and skill.bkt is not None
     }
     evidence = {
-        skill_id: SkillEvidence(state.p_known, state.attempts)
-        for skill_id, state in states.items()
-        if skill_id in set(skill_ids)
+        skill_id: SkillEvidence(states[skill_id].p_known, states[skill_id].attempts)
+        for skill_id in skill_ids
+        if skill_id in states
     }
     readiness = assess(certification, evidence, params=DEFAULT_BKT, at=now, skill_params=params)
     actions = await _actions(loaders, repos, learner_id, readiness)
