@@ -36,6 +36,8 @@ from scripts.bench.unlocks import unlock_latency
 BENCH_MAX_QUERY_COST = 50_000  # see `run`
 
 URI_ENV = "CAIRN_BENCH_MONGODB_URI"
+# Runs only the sections whose numbers are listed, say "4" or "3,4" (all when unset).
+ONLY_ENV = "CAIRN_BENCH_ONLY"
 
 Measure = Callable[[Bench], Awaitable[Mapping[str, float] | None]]
 
@@ -48,6 +50,13 @@ SECTIONS: tuple[tuple[str, Measure], ...] = (
     ("3. commands", commands_per_request),
     ("4. unlocks", unlock_latency),
 )
+
+
+def selected_sections() -> tuple[tuple[str, Measure], ...]:
+    wanted = {part.strip() for part in os.environ.get(ONLY_ENV, "").split(",") if part.strip()}
+    if not wanted:
+        return SECTIONS
+    return tuple(s for s in SECTIONS if s[0].split(".")[0].rstrip("b") in wanted)
 
 
 @asynccontextmanager
@@ -106,7 +115,7 @@ async def run() -> tuple[dict[str, float], list[str]]:
             print(f"Cairn benchmark: {where}, {transactions} transactions, database {name}")
             summary: dict[str, float] = {}
             started = time.perf_counter()
-            for section, measure in SECTIONS:
+            for section, measure in selected_sections():
                 summary |= await run_section(bench, section, measure)
             summary["total_seconds"] = round(time.perf_counter() - started, 1)
             print(f"\nTotal {summary['total_seconds']:.1f} s")
