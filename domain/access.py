@@ -111,6 +111,24 @@ def may_award_to(viewer: Viewer, learner_id: str, ties: Ties) -> bool:
     return viewer.has(Role.ADMIN) or (viewer.has(Role.EDUCATOR) and ties.teaches)
 
 
+def may_coach(viewer: Viewer, learner_id: str, ties: Ties) -> bool:
+    """Setting a learner's weekly goal: the learner, their educators, admins."""
+    return (
+        is_self(viewer, learner_id)
+        or viewer.has(Role.ADMIN)
+        or (viewer.has(Role.EDUCATOR) and ties.teaches)
+    )
+
+
+def may_grant_freezes(viewer: Viewer, learner_id: str, ties: Ties) -> bool:
+    """Granting streak freezes: admins, the learner's educators and guardians."""
+    return (
+        viewer.has(Role.ADMIN)
+        or (viewer.has(Role.EDUCATOR) and ties.teaches)
+        or (viewer.has(Role.PARENT) and ties.guardian)
+    )
+
+
 def may_manage_members(viewer: Viewer, educator_ids: frozenset[str]) -> bool:
     """Adding and removing a group's members: admins, and the group's own educators."""
     return viewer.has(Role.ADMIN) or (

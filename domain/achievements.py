@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from domain.catalog import check_id, check_optional_label, check_text
 from domain.errors import InvalidInput
-from domain.streaks import longest_streak
+from domain.streaks import longest_chain
 from domain.totals import LearnerTotals
 
 # One lucky answer must not make an "excellent student": the average-score rules wait for this
@@ -26,6 +26,12 @@ class RuleType(StrEnum):
     MASTERED_SKILLS = "mastered_skills"
     FIRST_EVENT = "first_event"
     PERFECT_SCORE = "perfect_score"  # number of perfect scores
+    MASTERED_IN_A_DAY = "mastered_in_a_day"  # skills mastered on one local day (Quick Learner)
+    SUBJECTS_MASTERED = "subjects_mastered"  # subjects or exam domains with every skill mastered
+    PERFECT_WEEKS = "perfect_weeks"  # weeks every day of which met its share of the goal
+    SUBJECTS_EXPLORED = "subjects_explored"  # catalog categories tried (Explorer)
+    PEER_HELP = "peer_help"  # peer-help events (Helper)
+    WEEKLY_GOALS = "weekly_goals"  # weeks that met their goal
 
 
 # Rules measured per certification can be scoped to one; the others are learner-wide.
@@ -36,6 +42,8 @@ SCOPABLE = frozenset(
         RuleType.HOURS,
         RuleType.FIRST_EVENT,
         RuleType.PERFECT_SCORE,
+        RuleType.SUBJECTS_MASTERED,  # scoped: that certification's exam domains
+        RuleType.PEER_HELP,
     }
 )
 
@@ -85,7 +93,7 @@ def measure(definition: AchievementDefinition, totals: LearnerTotals) -> float:
     tally = totals.tally(definition.certification)
     match definition.rule:
         case RuleType.STREAK_DAYS:
-            return float(longest_streak(totals.active_days))
+            return float(longest_chain(totals.active_days, totals.frozen_days))
         case RuleType.AVERAGE_SCORE:
             if tally.scored < definition.min_scored:
                 return 0.0
@@ -100,6 +108,31 @@ def measure(definition: AchievementDefinition, totals: LearnerTotals) -> float:
             return float(tally.events)
         case RuleType.PERFECT_SCORE:
             return float(tally.perfect_scores)
+        case RuleType.MASTERED_IN_A_DAY:
+            return float(totals.best_mastery_day)
+        case RuleType.SUBJECTS_MASTERED:
+            prefix = (
+                ""
+                if definition.certification is None
+                else domain_subject(definition.certification, "")
+            )
+            return float(sum(1 for key in totals.subjects_mastered if key.startswith(prefix)))
+        case RuleType.PERFECT_WEEKS:
+            return float(len(totals.perfect_weeks))
+        case RuleType.SUBJECTS_EXPLORED:
+            return float(len(totals.subjects_tried))
+        case RuleType.PEER_HELP:
+            return float(tally.helped)
+        case RuleType.WEEKLY_GOALS:
+            return float(len(totals.goal_weeks))
+
+
+def category_subject(category: str) -> str:
+    return f"category:{category}"
+
+
+def domain_subject(certification: str, domain: str) -> str:
+    return f"domain:{certification}/{domain}"
 
 
 def progress_towards(
@@ -234,6 +267,60 @@ DEFAULT_ACHIEVEMENTS: tuple[AchievementDefinition, ...] = (
         icon="👣",
         points=10,
         rule=RuleType.FIRST_EVENT,
+        threshold=1,
+    ),
+    AchievementDefinition(
+        key="quick-learner",
+        title="Quick Learner",
+        description="Mastered 5 skills in one day",
+        icon="⚡",
+        points=100,
+        rule=RuleType.MASTERED_IN_A_DAY,
+        threshold=5,
+    ),
+    AchievementDefinition(
+        key="subject-master",
+        title="Subject Master",
+        description="Mastered every skill of a subject or exam domain",
+        icon="🏆",
+        points=250,
+        rule=RuleType.SUBJECTS_MASTERED,
+        threshold=1,
+    ),
+    AchievementDefinition(
+        key="perfect-week",
+        title="Perfect Week",
+        description="Met your daily share of the weekly goal every day of a week",
+        icon="🌟",
+        points=100,
+        rule=RuleType.PERFECT_WEEKS,
+        threshold=1,
+    ),
+    AchievementDefinition(
+        key="explorer",
+        title="Explorer",
+        description="Tried items from 5 different subjects",
+        icon="🧭",
+        points=50,
+        rule=RuleType.SUBJECTS_EXPLORED,
+        threshold=5,
+    ),
+    AchievementDefinition(
+        key="helper",
+        title="Helper",
+        description="Helped another learner",
+        icon="🤝",
+        points=50,
+        rule=RuleType.PEER_HELP,
+        threshold=1,
+    ),
+    AchievementDefinition(
+        key="goal-getter",
+        title="Goal Getter",
+        description="Met your weekly goal",
+        icon="🥅",
+        points=0,
+        rule=RuleType.WEEKLY_GOALS,
         threshold=1,
     ),
     AchievementDefinition(

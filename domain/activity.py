@@ -50,6 +50,8 @@ class DailyRollup:
     by_hour: Mapping[int, ActivityBucket] = field(default_factory=dict)
     by_certification: Mapping[str, ActivityBucket] = field(default_factory=dict)
     sessions: frozenset[str] = frozenset()  # the `sessionId`s of its events, when they send one
+    items_finished: int = 0  # items completed or mastered for the first time
+    mastered: int = 0  # skills that became mastered
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ def add_to_rollup(
         by_hour=_added(rollup.by_hour, hour, event),
         by_certification=by_certification,
         sessions=rollup.sessions | {event.session_id} if event.session_id else rollup.sessions,
+        items_finished=rollup.items_finished,
+        mastered=rollup.mastered,
     )
 
 
@@ -128,4 +132,6 @@ def merge_rollups(into: DailyRollup, other: DailyRollup) -> DailyRollup:
         by_hour=merge_slices(into.by_hour, other.by_hour),
         by_certification=merge_slices(into.by_certification, other.by_certification),
         sessions=into.sessions | other.sessions,
+        items_finished=into.items_finished + other.items_finished,
+        mastered=into.mastered + other.mastered,
     )

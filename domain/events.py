@@ -28,6 +28,7 @@ class EventType(StrEnum):
     ANSWERED = "answered"
     COMPLETED = "completed"
     MASTERED = "mastered"
+    HELPED = "helped"  # the learner helped a peer with the item (peer learning)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,11 @@ def is_evidence(event: LearningEvent) -> bool:
     return event.type is EventType.ANSWERED or event.score is not None
 
 
+def is_counted(event: LearningEvent) -> bool:
+    """Events the repeat and rate rules apply to: evidence, and peer help (a badge counts it)."""
+    return is_evidence(event) or event.type is EventType.HELPED
+
+
 def judge(
     event: LearningEvent,
     item: ContentItem,
@@ -151,7 +156,7 @@ def judge(
         credited = room
         reasons.append(GuardReason.DAY_FULL)
 
-    evidence = is_evidence(event)
+    evidence = is_counted(event)
     if not (evidence or earns_points):
         return Verdict(credited, True, tuple(reasons))
     gap = settings.gap_for(item)

@@ -6,22 +6,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from domain.achievements import AchievementDefinition, Unlock, newly_met
+from domain.achievements import (
+    AchievementDefinition,
+    Unlock,
+    newly_met,
+)
 from domain.activity import DailyRollup, add_to_rollup, local_time, week_of
 from domain.catalog import ContentItem
 from domain.events import EventType, LearningEvent
+from domain.goals import GOAL_POINTS, WeeklyGoal, goal_for, is_met, is_perfect_week
 from domain.guard import (
     DEFAULT_GUARD,
     GuardReason,
     GuardSettings,
     Verdict,
-    is_evidence,
+    is_counted,
     judge,
     remember_on_item,
     remember_reward,
     rewarded_of_type,
 )
 from domain.learners import Learner
+from domain.levels import DEFAULT_LEVELS, LevelBand, level_for
 from domain.mastery import (
     DEFAULT_ANSWER_WINDOW,
     DEFAULT_BKT,
@@ -32,9 +38,23 @@ from domain.mastery import (
     new_skill_state,
 )
 from domain.mastery import practise as practise_skill
-from domain.points import PointsEntry, PointsSource, event_awards
+from domain.notifications import (
+    POINTS_MILESTONES,
+    STREAK_MILESTONES,
+    Notice,
+    NotificationKind,
+    crossed,
+)
+from domain.points import (
+    STREAK_DAY_POINTS,
+    STREAK_POINTS_WINDOW,
+    PointsEntry,
+    PointsSource,
+    event_awards,
+)
 from domain.progress import ContentProgress, advance
 from domain.review import review
+from domain.streaks import FreezeChange, active_within, add_day, contains, mark_active, merged
 from domain.totals import LearnerTotals, add_to_totals
 
 DEFAULT_PASS_THRESHOLD = 0.7
@@ -49,6 +69,11 @@ class Rules:
     achievements: Sequence[AchievementDefinition] = ()
     guard: GuardSettings = DEFAULT_GUARD
     answer_window: int = DEFAULT_ANSWER_WINDOW
+    levels: Sequence[LevelBand] = DEFAULT_LEVELS
+    streak_day_points: int = STREAK_DAY_POINTS  # 0 turns daily streak points off
+    # Subjects for Subject Master: each key ("category:…", "domain:CERT/…") and its skills.
+    subjects: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    subjects_of_skill: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +83,7 @@ class EventOutcome:
     points: int = 0  # points this event earned, achievements included
     guarded: tuple[GuardReason, ...] = ()  # why the reward guard held some of it back
     credited_seconds: float | None = None  # the time it credited (None: all it claimed)
+    notices: tuple[Notice, ...] = ()  # what the learner is to be told of (not kept on replay)
 
 
 @dataclass
@@ -77,12 +103,14 @@ class LearnerRecord:
     # The same rollups by local ISO week, keyed by the week's Monday (`week_of`).
     weeks: dict[date, DailyRollup] = field(default_factory=dict)
     unlocked: set[str] = field(default_factory=set)
+    goals: tuple[WeeklyGoal, ...] = ()  # the learner's weekly goal settings, by week
     changed_progress: set[str] = field(default_factory=set)
     changed_skills: set[str] = field(default_factory=set)
     changed_days: set[date] = field(default_factory=set)
     changed_weeks: set[date] = field(default_factory=set)
     new_unlocks: list[Unlock] = field(default_factory=list)
     new_points: list[PointsEntry] = field(default_factory=list)
+    new_notices: list[Notice] = field(default_factory=list)
 
     def local_day(self, event: LearningEvent) -> date:
         return local_time(event.occurred_at, self.learner.time_zone).day
@@ -95,6 +123,8 @@ class LearnerRecord:
         before = self.progress.get(item.id) or ContentProgress(
             learner_id=learner_id, content_id=item.id, certification=item.certification
         )
+        points_before = self.totals.points
+        notices_before = len(self.new_notices)
         when = local_time(event.occurred_at, self.learner.time_zone)
         rollup = self.days.get(when.day) or DailyRollup(learner_id=learner_id, day=when.day)
         # What the event would earn: its reward, unless the guard holds it back.
@@ -114,17 +144,31 @@ class LearnerRecord:
             after = replace(
                 after, review=review(before.review, correct=correct, at=credited.occurred_at)
             )
-        if verdict.rewarded and is_evidence(event):
+        if verdict.rewarded and is_counted(event):
             after = replace(
                 after,
                 rewarded_at=remember_on_item(before.rewarded_at, event.type, event.occurred_at),
             )
+        finished = 1 if after.status.is_done and not before.status.is_done else 0
+        self._mark_day(event, when.day)
+        mastered = self._practise_skills(credited, item, rules, correct)
 
-        self.days[when.day] = add_to_rollup(rollup, credited, item, when.hour)
+        day = add_to_rollup(rollup, credited, item, when.hour)
+        day = replace(
+            day,
+            items_finished=day.items_finished + finished,
+            mastered=day.mastered + max(0, mastered),
+        )
+        self.days[when.day] = day
         self.changed_days.add(when.day)
         monday = week_of(when.day)
         week = self.weeks.get(monday) or DailyRollup(learner_id=learner_id, day=monday)
-        self.weeks[monday] = add_to_rollup(week, credited, item, when.hour)
+        week = add_to_rollup(week, credited, item, when.hour)
+        self.weeks[monday] = replace(
+            week,
+            items_finished=week.items_finished + finished,
+            mastered=week.mastered + max(0, mastered),
+        )
         self.changed_weeks.add(monday)
 
         self.totals = add_to_totals(
@@ -134,8 +178,9 @@ class LearnerRecord:
             before=before,
             after=after,
             day=when.day,
-            mastered_change=self._practise_skills(credited, item, rules, correct),
+            mastered_change=mastered,
         )
+        self._engage(item, day)
 
         earned = 0
         awards = earnable if verdict.rewarded else []
@@ -149,9 +194,13 @@ class LearnerRecord:
             )
         self.progress[item.id] = after
         self.changed_progress.add(item.id)
+        if verdict.rewarded and rules.streak_day_points:
+            earned += self._streak_points(event, when.day, recorded_at, rules.streak_day_points)
+        earned += self._goal(event, monday, recorded_at)
 
         unlocks = self._unlock(event, rules.achievements, recorded_at)
         earned += sum(unlock.points for unlock in unlocks)
+        self._milestones(event, when.day, points_before, rules)
         return EventOutcome(
             progress=after,
             unlocks=unlocks,
@@ -160,6 +209,162 @@ class LearnerRecord:
             credited_seconds=None
             if verdict.credited_seconds == event.time_spent_seconds
             else verdict.credited_seconds,
+            notices=tuple(self.new_notices[notices_before:]),
+        )
+
+    # Engagement: freezes, daily streak points, goals, badge measures and notices -------------
+
+    def _mark_day(self, event: LearningEvent, day: date) -> None:
+        """Freezes as the day turns active: spent on missed days, earned, or given back."""
+        totals = self.totals
+        change: FreezeChange = mark_active(
+            totals.active_days, totals.frozen_days, totals.freezes_held, day
+        )
+        self.totals = replace(totals, frozen_days=change.frozen, freezes_held=change.held)
+        if change.spent:
+            days = ", ".join(d.isoformat() for d in change.spent)
+            self._notice(
+                f"freeze:{change.spent[0].isoformat()}",
+                NotificationKind.FREEZE_USED,
+                "Streak freeze used",
+                f"A streak freeze covered {days}: your streak lives on.",
+                event.occurred_at,
+                {"days": [d.isoformat() for d in change.spent], "freezesHeld": change.held},
+            )
+
+    def _engage(self, item: ContentItem, day: DailyRollup) -> None:
+        totals = self.totals
+        tried = totals.subjects_tried
+        if item.category and item.category not in tried:
+            tried = tried | {item.category}
+        self.totals = replace(
+            totals,
+            subjects_tried=tried,
+            best_mastery_day=max(totals.best_mastery_day, day.mastered),
+        )
+
+    def _streak_points(
+        self, event: LearningEvent, day: date, recorded_at: datetime, amount: int
+    ) -> int:
+        """The day's streak points, the first time it has rewarded activity (recent days only)."""
+        if contains(self.totals.streak_point_days, day):
+            return 0
+        if event.occurred_at < recorded_at - STREAK_POINTS_WINDOW:
+            return 0
+        self.totals = replace(
+            self.totals, streak_point_days=add_day(self.totals.streak_point_days, day)
+        )
+        return self._credit(
+            amount,
+            f"daily streak {day.isoformat()}",
+            PointsSource.STREAK,
+            event,
+            recorded_at,
+            reference=f"streak:{day.isoformat()}",
+        )
+
+    def _goal(self, event: LearningEvent, monday: date, recorded_at: datetime) -> int:
+        """Meeting the week's goal: once per week, its points if the goal earns them, and a
+        Perfect Week when every day carried its share."""
+        goal = goal_for(self.goals, monday)
+        if goal is None:
+            return 0
+        earned = 0
+        totals = self.totals
+        if monday not in totals.goal_weeks and is_met(goal, self.weeks.get(monday)):
+            self.totals = replace(totals, goal_weeks=tuple(sorted({*totals.goal_weeks, monday})))
+            if goal.earns_points:
+                earned = self._credit(
+                    GOAL_POINTS,
+                    f"weekly goal met (week of {monday.isoformat()})",
+                    PointsSource.GOAL,
+                    event,
+                    recorded_at,
+                    reference=f"goal:{monday.isoformat()}",
+                )
+            self._notice(
+                f"goal:{monday.isoformat()}",
+                NotificationKind.GOAL_MET,
+                "Weekly goal met",
+                f"You met your goal of {goal.target} {goal.kind.value} for the week of "
+                f"{monday.isoformat()}.",
+                event.occurred_at,
+                {"week": monday.isoformat(), "kind": goal.kind.value, "target": goal.target},
+            )
+        totals = self.totals
+        if (
+            monday in totals.goal_weeks
+            and monday not in totals.perfect_weeks
+            and is_perfect_week(goal, self.days, monday)
+        ):
+            weeks = tuple(sorted({*totals.perfect_weeks, monday}))
+            self.totals = replace(totals, perfect_weeks=weeks)
+        return earned
+
+    def _milestones(
+        self, event: LearningEvent, day: date, points_before: int, rules: Rules
+    ) -> None:
+        totals = self.totals
+        level_before = level_for(points_before, rules.levels)
+        level_after = level_for(totals.points, rules.levels)
+        if level_after.number > level_before.number:
+            self._notice(
+                f"level:{level_after.number}",
+                NotificationKind.LEVEL_UP,
+                f"Level up: {level_after.name}",
+                f"You reached level {level_after.number}, {level_after.name}.",
+                event.occurred_at,
+                {"level": level_after.number, "name": level_after.name, "points": totals.points},
+            )
+        for mark in crossed(points_before, totals.points, POINTS_MILESTONES):
+            self._notice(
+                f"points:{mark}",
+                NotificationKind.MILESTONE,
+                f"{mark:,} points",
+                f"You have earned {mark:,} points.",
+                event.occurred_at,
+                {"milestone": "points", "value": mark},
+            )
+        chain = next(
+            (
+                run
+                for run in merged(totals.active_days, totals.frozen_days)
+                if run[0] <= day <= run[1]
+            ),
+            None,
+        )
+        if chain is not None:
+            length = active_within(totals.active_days, *chain)
+            for mark in STREAK_MILESTONES:
+                if length == mark:
+                    self._notice(
+                        f"streak:{mark}:{chain[0].isoformat()}",
+                        NotificationKind.MILESTONE,
+                        f"{mark}-day streak",
+                        f"You have studied {mark} days in a row.",
+                        event.occurred_at,
+                        {"milestone": "streak", "value": mark},
+                    )
+
+    def _notice(
+        self,
+        key: str,
+        kind: NotificationKind,
+        title: str,
+        body: str,
+        at: datetime,
+        data: Mapping[str, object],
+    ) -> None:
+        self.new_notices.append(
+            Notice(
+                user_id=self.learner.id,
+                key=key,
+                kind=kind,
+                title=title,
+                body=body,
+                at=at,
+                data=dict(data),
+            )
         )
 
     def _judge(
@@ -183,7 +388,7 @@ class LearnerRecord:
             earns_points=earns_points,
             settings=guard,
         )
-        if verdict.rewarded and (earns_points or is_evidence(event)):
+        if verdict.rewarded and (earns_points or is_counted(event)):
             recent = remember_reward(self.totals.recent_rewards, event.occurred_at, guard)
             self.totals = replace(self.totals, recent_rewards=recent)
         return verdict
@@ -235,6 +440,14 @@ class LearnerRecord:
                 event_id=event.event_id,
                 recorded_at=recorded_at,
             )
+            self._notice(
+                f"unlock:{definition.key}",
+                NotificationKind.ACHIEVEMENT_UNLOCKED,
+                f"Achievement unlocked: {definition.title}",
+                definition.description,
+                event.occurred_at,
+                {"key": definition.key, "points": definition.points, "icon": definition.icon},
+            )
             if definition.points:
                 self._credit(
                     definition.points,
@@ -278,4 +491,20 @@ class LearnerRecord:
             change += mastery_changed(state, updated)
             self.skills[skill_id] = updated
             self.changed_skills.add(skill_id)
+            self._track_mastery(skill_id, mastered=updated.mastered, rules=rules)
         return change
+
+    def _track_mastery(self, skill_id: str, *, mastered: bool, rules: Rules) -> None:
+        """Keeps the mastered skills, and the subjects all of whose skills are mastered (a
+        subject once mastered stays counted, like the badge it unlocks)."""
+        totals = self.totals
+        ids = totals.mastered_ids
+        if mastered == (skill_id in ids):
+            return
+        ids = ids | {skill_id} if mastered else ids - {skill_id}
+        subjects = totals.subjects_mastered
+        if mastered:
+            for subject in rules.subjects_of_skill.get(skill_id, ()):
+                if subject not in subjects and rules.subjects[subject] <= ids:
+                    subjects = subjects | {subject}
+        self.totals = replace(totals, mastered_ids=ids, subjects_mastered=subjects)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.catalog import check_id, check_text
@@ -15,6 +15,11 @@ from domain.events import EventType, LearningEvent
 # The Spool seed's event points, earned once per content item and event type.
 EVENT_POINTS = {EventType.STARTED: 5, EventType.COMPLETED: 10, EventType.MASTERED: 25}
 PERFECT_SCORE_BONUS = 10
+# Daily streak points (the Spool table): each local day with rewarded activity earns them once.
+# Only days within the window before the event was received earn them, so a client that backdates
+# a year of events does not collect a year of daily points.
+STREAK_DAY_POINTS = 5
+STREAK_POINTS_WINDOW = timedelta(days=7)
 PERFECT = "perfect"
 MAX_MANUAL_AWARD = 100_000
 
@@ -23,6 +28,8 @@ class PointsSource(StrEnum):
     ACHIEVEMENT = "achievement"
     EVENT = "event"
     MANUAL = "manual"
+    STREAK = "streak"  # daily streak points
+    GOAL = "goal"  # a weekly goal met
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ _STATUS_AFTER = {
     EventType.ANSWERED: ProgressStatus.IN_PROGRESS,
     EventType.COMPLETED: ProgressStatus.COMPLETED,
     EventType.MASTERED: ProgressStatus.MASTERED,
+    EventType.HELPED: ProgressStatus.IN_PROGRESS,
 }
 
 # Events that count as an attempt at the item (viewing or opening it does not).

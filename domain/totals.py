@@ -22,6 +22,7 @@ class Tally:
     score_sum: float = 0.0
     time_spent_seconds: float = 0.0
     perfect_scores: int = 0
+    helped: int = 0  # peer-help events rewarded
 
     def add(self, event: LearningEvent, before: ContentProgress, after: ContentProgress) -> Tally:
         return Tally(
@@ -37,6 +38,7 @@ class Tally:
             # Perfect scores count items: the same item aced again is no new perfection.
             perfect_scores=self.perfect_scores
             + (1 if event.score == 1.0 and PERFECT not in before.point_awards else 0),
+            helped=self.helped + (1 if event.type is EventType.HELPED else 0),
         )
 
 
@@ -53,6 +55,16 @@ class LearnerTotals:
     points: int = 0
     unlocks: int = 0  # achievements unlocked so far: the last unlock's sequence number
     recent_rewards: tuple[datetime, ...] = ()  # the reward guard's rate window, sorted
+    # Engagement: streak freezes, daily streak points, weekly goals and what the badges measure.
+    freezes_held: int = 0
+    frozen_days: tuple[DayRun, ...] = ()  # missed days a freeze covered, as runs
+    streak_point_days: tuple[DayRun, ...] = ()  # days that earned their daily streak points
+    goal_weeks: tuple[date, ...] = ()  # Mondays of the weeks that met their goal
+    perfect_weeks: tuple[date, ...] = ()  # Mondays of the weeks every day of which met its share
+    subjects_tried: frozenset[str] = frozenset()  # catalog categories of the items tried
+    mastered_ids: frozenset[str] = frozenset()  # the skills mastered now
+    subjects_mastered: frozenset[str] = frozenset()  # "category:…" and "domain:CERT/…" keys
+    best_mastery_day: int = 0  # the most skills mastered on one local day
 
     def tally(self, certification: str | None) -> Tally:
         if certification is None:

@@ -64,6 +64,8 @@ def rollup_to_documents(rollup: DailyRollup) -> tuple[Document, Document]:
         "day": rollup.day.isoformat(),
         "total": bucket_to_document(rollup.total),
         "sessions": sorted(rollup.sessions),
+        "itemsFinished": rollup.items_finished,
+        "mastered": rollup.mastered,
     }
     breakdowns = {
         "_id": key,
@@ -87,6 +89,8 @@ def rollup_from_documents(day: Document, breakdowns: Document | None) -> DailyRo
         by_hour={int(hour): bucket for hour, bucket in by_hour.items()},
         by_certification=_breakdown_from_document(slices.get("byCertification", [])),
         sessions=frozenset(day.get("sessions", ())),
+        items_finished=day.get("itemsFinished", 0),
+        mastered=day.get("mastered", 0),
     )
 
 

@@ -102,6 +102,20 @@ class ContentRepository:
     async def is_empty(self) -> bool:
         return await self._collection.find_one({}, {"_id": 1}) is None
 
+    async def skills_by_category(self) -> dict[str, frozenset[str]]:
+        """Each catalog category and the skills its items teach (categories without are left
+        out): the subjects of the Subject Master badge."""
+        pipeline: list[Document] = [
+            {"$match": {"category": {"$ne": None}}},
+            {"$project": {"category": 1, "skillIds": 1}},
+        ]
+        found: dict[str, set[str]] = {}
+        async for row in self._collection.aggregate(pipeline):
+            skills = row.get("skillIds") or []
+            if skills:
+                found.setdefault(row["category"], set()).update(skills)
+        return {category: frozenset(skills) for category, skills in found.items()}
+
 
 class SkillRepository:
     def __init__(self, database: Database) -> None:

@@ -26,6 +26,10 @@ PATHS = "learning_paths"  # read whole: a catalog holds a few dozen
 GROUPS = "groups"
 MEMBERSHIPS = "group_members"  # _id 'group|learner'
 GUARDIANSHIPS = "guardianships"  # _id 'parent|learner'
+FREEZE_GRANTS = "freeze_grants"  # _id 'learner|grant id', the idempotency key
+WEEKLY_GOALS = "weekly_goals"  # _id the learner: their goal settings, by week
+NOTIFICATIONS = "notifications"  # _id stable per user and cause (domain.notifications)
+NOTIFICATION_PREFERENCES = "notification_preferences"  # _id the user
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -71,6 +75,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("learnerId", ASCENDING)], name="by_learner"),
         IndexModel([("parentId", ASCENDING), ("learnerId", ASCENDING)], name="by_parent"),
     ],
+    # The inbox, newest first, and its unread ones (the unread count walks only those).
+    NOTIFICATIONS: [
+        IndexModel(
+            [("userId", ASCENDING), ("recordedAt", DESCENDING), ("_id", DESCENDING)],
+            name="by_time",
+        ),
+        IndexModel([("userId", ASCENDING), ("unread", ASCENDING)], name="unread"),
+    ],
+    # The notification sweep finds learners whose streak may be at risk by the last day covered.
+    TOTALS: [IndexModel([("coveredThrough", ASCENDING)], name="by_covered_through")],
 }
 
 

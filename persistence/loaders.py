@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from domain.goals import WeeklyGoal
+
 from domain.achievements import AchievementDefinition, Unlock
 from domain.activity import DailyRollup
 from domain.catalog import CatalogCounts, ContentItem, Skill
@@ -89,6 +91,7 @@ class Loaders:
         self.taught: Loader[str, frozenset[str]] = Loader(self._taught)
         self.group: Loader[str, Group | None] = Loader(self._groups)
         self.member_count: Loader[str, int] = Loader(self._member_counts)
+        self.goals: Loader[str, tuple[WeeklyGoal, ...]] = Loader(self._goals)
 
     async def _learners(self, ids: list[str]) -> list[Learner | None]:
         found = await self._repos.learners.find_by_ids(ids)
@@ -238,6 +241,10 @@ class Loaders:
     async def _groups(self, ids: list[str]) -> list[Group | None]:
         found = await self._repos.groups.find_by_ids(ids)
         return [found.get(i) for i in ids]
+
+    async def _goals(self, ids: list[str]) -> list[tuple[WeeklyGoal, ...]]:
+        found = await self._repos.goals.for_learners(ids)
+        return [found.get(learner_id, ()) for learner_id in ids]
 
     async def _member_counts(self, ids: list[str]) -> list[int]:
         found = await self._repos.groups.member_counts(ids)

@@ -10,9 +10,12 @@ from persistence.catalog import ContentRepository, SkillRepository
 from persistence.certifications import CertificationRepository
 from persistence.database import Database
 from persistence.events import EventRepository
+from persistence.freezes import FreezeGrantRepository
+from persistence.goals import GoalRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
 from persistence.indexes import WEEKLY, WEEKLY_BREAKDOWNS
 from persistence.learners import LearnerRepository
+from persistence.notifications import NotificationRepository
 from persistence.paths import PathRepository
 from persistence.progress import ProgressRepository
 from persistence.skill_states import SkillStateRepository
@@ -38,6 +41,9 @@ class Repositories:
     points: PointsRepository
     groups: GroupRepository
     guardianships: GuardianshipRepository
+    goals: GoalRepository
+    freeze_grants: FreezeGrantRepository
+    notifications: NotificationRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -59,4 +65,7 @@ class Repositories:
             points=PointsRepository(database),
             groups=GroupRepository(database),
             guardianships=GuardianshipRepository(database),
+            goals=GoalRepository(database),
+            freeze_grants=FreezeGrantRepository(database),
+            notifications=NotificationRepository(database),
         )

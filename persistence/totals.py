@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from domain.streaks import DayRun
 from domain.totals import LearnerTotals, Tally
 from persistence.database import READ_BATCH, Database, Document
 from persistence.indexes import TOTALS
@@ -24,6 +25,7 @@ def tally_to_document(tally: Tally) -> Document:
         "scoreSum": tally.score_sum,
         "timeSpentSeconds": tally.time_spent_seconds,
         "perfectScores": tally.perfect_scores,
+        "helped": tally.helped,
     }
 
 
@@ -37,6 +39,7 @@ def tally_from_document(doc: Document) -> Tally:
         score_sum=doc["scoreSum"],
         time_spent_seconds=doc["timeSpentSeconds"],
         perfect_scores=doc.get("perfectScores", 0),
+        helped=doc.get("helped", 0),
     )
 
 
@@ -48,12 +51,37 @@ def totals_to_document(totals: LearnerTotals) -> Document:
             {"key": key, **tally_to_document(tally)}
             for key, tally in totals.by_certification.items()
         ],
-        "activeDays": [[first.isoformat(), last.isoformat()] for first, last in totals.active_days],
+        "activeDays": _runs_to_document(totals.active_days),
         "masteredSkills": totals.mastered_skills,
         "points": totals.points,
         "unlocks": totals.unlocks,
         "recentRewards": list(totals.recent_rewards),
+        "freezesHeld": totals.freezes_held,
+        "frozenDays": _runs_to_document(totals.frozen_days),
+        "streakPointDays": _runs_to_document(totals.streak_point_days),
+        "goalWeeks": [monday.isoformat() for monday in totals.goal_weeks],
+        "perfectWeeks": [monday.isoformat() for monday in totals.perfect_weeks],
+        "subjectsTried": sorted(totals.subjects_tried),
+        "masteredIds": sorted(totals.mastered_ids),
+        "subjectsMastered": sorted(totals.subjects_mastered),
+        "bestMasteryDay": totals.best_mastery_day,
+        # The last day the streak covers (active or frozen): what the notification sweep finds
+        # learners whose streak is at risk by.
+        "coveredThrough": _covered_through(totals),
     }
+
+
+def _runs_to_document(runs: Iterable[DayRun]) -> list[list[str]]:
+    return [[first.isoformat(), last.isoformat()] for first, last in runs]
+
+
+def _runs_from_document(rows: Iterable[list[str]]) -> tuple[DayRun, ...]:
+    return tuple((date.fromisoformat(first), date.fromisoformat(last)) for first, last in rows)
+
+
+def _covered_through(totals: LearnerTotals) -> str | None:
+    ends = [runs[-1][1] for runs in (totals.active_days, totals.frozen_days) if runs]
+    return max(ends).isoformat() if ends else None
 
 
 def totals_from_document(doc: Document) -> LearnerTotals:
@@ -63,14 +91,20 @@ def totals_from_document(doc: Document) -> LearnerTotals:
         by_certification={
             row["key"]: tally_from_document(row) for row in doc.get("byCertification", [])
         },
-        active_days=tuple(
-            (date.fromisoformat(first), date.fromisoformat(last))
-            for first, last in doc.get("activeDays", [])
-        ),
+        active_days=_runs_from_document(doc.get("activeDays", [])),
         mastered_skills=doc.get("masteredSkills", 0),
         points=doc.get("points", 0),
         unlocks=doc.get("unlocks", 0),
         recent_rewards=tuple(doc.get("recentRewards", ())),
+        freezes_held=doc.get("freezesHeld", 0),
+        frozen_days=_runs_from_document(doc.get("frozenDays", [])),
+        streak_point_days=_runs_from_document(doc.get("streakPointDays", [])),
+        goal_weeks=tuple(date.fromisoformat(d) for d in doc.get("goalWeeks", [])),
+        perfect_weeks=tuple(date.fromisoformat(d) for d in doc.get("perfectWeeks", [])),
+        subjects_tried=frozenset(doc.get("subjectsTried", ())),
+        mastered_ids=frozenset(doc.get("masteredIds", ())),
+        subjects_mastered=frozenset(doc.get("subjectsMastered", ())),
+        best_mastery_day=doc.get("bestMasteryDay", 0),
     )
 
 

@@ -15,11 +15,14 @@ from typing import Generic, Protocol, TypeVar
 from domain.achievements import AchievementDefinition, Unlock
 from domain.activity import DailyRollup
 from domain.events import LearningEvent
+from domain.goals import WeeklyGoal
 from domain.learners import Learner
 from domain.learning import EventOutcome
 from domain.mastery import SkillState
+from domain.notifications import Notification, Preferences
 from domain.points import ManualAward, PointsEntry
 from domain.progress import ContentProgress
+from domain.streaks import FreezeGrant
 from domain.totals import LearnerTotals
 from persistence.events import StoredEvent
 from persistence.repositories import Repositories
@@ -116,6 +119,8 @@ class UnitOfWork:
         self._unlocks: list[Unlock] = []
         self._points: list[PointsEntry] = []
         self._awards: list[ManualAward] = []
+        self._notifications: list[Notification] = []
+        self._grants: list[FreezeGrant] = []
 
     # Reads --------------------------------------------------------------------------------
 
@@ -132,6 +137,15 @@ class UnitOfWork:
 
     async def achievements(self) -> list[AchievementDefinition]:
         return await self._repos.achievements.all(self.session)
+
+    async def freeze_grant(self, learner_id: str, grant_id: str) -> FreezeGrant | None:
+        return await self._repos.freeze_grants.find(learner_id, grant_id, self.session)
+
+    async def goals(self, learner_ids: Iterable[str]) -> dict[str, tuple[WeeklyGoal, ...]]:
+        return await self._repos.goals.for_learners(learner_ids, self.session)
+
+    async def preferences(self, user_ids: Iterable[str]) -> dict[str, Preferences]:
+        return await self._repos.notifications.preferences(user_ids, self.session)
 
     async def manual_award(self, learner_id: str, award_id: str) -> ManualAward | None:
         return await self._repos.points.find_award(learner_id, award_id, self.session)
@@ -153,12 +167,19 @@ class UnitOfWork:
     def add_award(self, award: ManualAward) -> None:
         self._awards.append(award)
 
+    def add_freeze_grant(self, grant: FreezeGrant) -> None:
+        self._grants.append(grant)
+
+    def add_notifications(self, notifications: Iterable[Notification]) -> None:
+        self._notifications.extend(notifications)
+
     async def flush(self) -> None:
         """Writes everything, new events first: a concurrent writer of the same event loses at
         once, before anything else is written."""
         repos, session = self._repos, self.session
         await repos.events.insert_many(self._events, session)
         await repos.points.insert_awards(self._awards, session)
+        await repos.freeze_grants.insert_many(self._grants, session)
         await repos.learners.create_missing(self._new_learners, session)
         await self.progress.flush()
         await self.skill_states.flush()
@@ -167,11 +188,14 @@ class UnitOfWork:
         await self.totals.flush()
         await repos.unlocks.insert_many(self._unlocks, session)
         await repos.points.append(self._points, session)
+        await repos.notifications.add(self._notifications, session)
         self._events.clear()
         self._new_learners.clear()
         self._unlocks.clear()
         self._points.clear()
         self._awards.clear()
+        self._notifications.clear()
+        self._grants.clear()
 
 
 def _learner_key(totals: LearnerTotals) -> str:

@@ -21,6 +21,8 @@ from domain.access import (
     Unauthenticated,
     Viewer,
     may_award_to,
+    may_coach,
+    may_grant_freezes,
     may_manage_members,
     may_read_group,
     may_read_learner,
@@ -119,6 +121,16 @@ class Access:
         viewer = self.require_viewer()
         if not may_award_to(viewer, learner_id, await self.ties_with(learner_id)):
             raise Forbidden("award points to this learner")
+
+    async def require_coach(self, learner_id: str) -> None:
+        viewer = self.require_viewer()
+        if not may_coach(viewer, learner_id, await self.ties_with(learner_id)):
+            raise Forbidden("set this learner's goals")
+
+    async def require_grant_freezes(self, learner_id: str) -> None:
+        viewer = self.require_viewer()
+        if not may_grant_freezes(viewer, learner_id, await self.ties_with(learner_id)):
+            raise Forbidden("grant this learner streak freezes")
 
     async def readable_group(self, group_id: str) -> Group | None:
         """The group, if the viewer may see it; None when it does not exist and the viewer

@@ -97,11 +97,14 @@ async def _streak(
 ) -> Streak:
     totals = await loaders.totals.load(learner.id)
     local = local_time(now, learner.time_zone)
+    totals = totals or LearnerTotals(learner.id)
     return streak_on(
-        totals.active_days if totals else (),
+        totals.active_days,
         today=local.day,
         local_hour=local.hour,
         at_risk_hour=settings.at_risk_hour,
+        frozen=totals.frozen_days,
+        freezes_held=totals.freezes_held,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.achievements import Unlock
 from domain.activity import week_of
@@ -14,17 +14,21 @@ from domain.events import MAX_BATCH, EventDraft, LearningEvent, validate_event
 from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.learners import Learner
 from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord, Rules
+from domain.levels import DEFAULT_LEVELS, LevelBand
 from domain.mastery import DEFAULT_ANSWER_WINDOW
+from domain.notifications import Channel, Notification, Preferences, to_notification
+from domain.points import STREAK_DAY_POINTS
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
 from persistence import metrics
 from persistence.feed import Feed
 from persistence.repositories import Repositories
-from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
+from persistence.topics import NOTIFICATIONS_FEED, PROGRESS_UPDATES, UNLOCKS_FEED
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
 from resolvers.access import Access
 from resolvers.group_commit import GroupCommit
+from resolvers.subjects import SubjectIndex
 
 FieldPrefix = Callable[[int], str]
 Check = Callable[[EventDraft], Awaitable[None]]
@@ -62,6 +66,7 @@ class EventResult:
     outcome: EventOutcome | None = None
     replayed: bool = False
     error: DomainError | None = None
+    notifications: tuple[Notification, ...] = ()  # put in an inbox by this event
 
     @property
     def progress(self) -> ContentProgress | None:
@@ -96,6 +101,8 @@ class RecordingSettings:
     pass_threshold: float = DEFAULT_PASS_THRESHOLD
     guard: GuardSettings = DEFAULT_GUARD
     answer_window: int = DEFAULT_ANSWER_WINDOW
+    levels: tuple[LevelBand, ...] = DEFAULT_LEVELS
+    streak_day_points: int = STREAK_DAY_POINTS
 
 
 class Recorder:
@@ -118,6 +125,7 @@ class Recorder:
         self.settings = settings
         self.runner = runner or TransactionRunner(repositories)
         self.group_commit: GroupCommit[_Pending, EventResult] = GroupCommit(self._write)
+        self.subjects = SubjectIndex(repositories)
 
     async def record_one(self, draft: EventDraft, *, received_at: datetime) -> EventResult:
         """Records one event; a failure is raised rather than returned."""
@@ -194,15 +202,25 @@ class Recorder:
         if fresh:
             records = await self._records(unit, [p for _, p in fresh])
             rules = await self._rules(unit, [p.item for _, p in fresh])
+            outcomes = []
             for position, p in fresh:
                 outcome = records[p.event.learner_id].record(
                     p.event, p.item, rules=rules, recorded_at=p.received_at
                 )
                 unit.add_event(p.event, outcome, p.received_at)
-                results[position] = EventResult(
-                    p.index, p.event.learner_id, p.event.event_id, outcome
-                )
+                outcomes.append((position, p, outcome))
             _stage(unit, records.values())
+            preferences = await _preferences(unit, records.values())
+            for position, p, outcome in outcomes:
+                notifications = _inbox(outcome, preferences, p.received_at)
+                unit.add_notifications(notifications)
+                results[position] = EventResult(
+                    p.index,
+                    p.event.learner_id,
+                    p.event.event_id,
+                    outcome,
+                    notifications=notifications,
+                )
         for position, p in repeats:
             original_position, original = first[p.key]
             recorded = results[original_position].outcome
@@ -223,11 +241,13 @@ class Recorder:
         learners.update({learner.id: learner for learner in missing})
         totals = await unit.totals.get_many(learner_ids)
         unlocked = await unit.unlocked(learner_ids)
+        goals = await unit.goals(learner_ids)
         records = {
             learner_id: LearnerRecord(
                 learner=learners[learner_id],
                 totals=totals.get(learner_id) or LearnerTotals(learner_id),
                 unlocked=unlocked[learner_id],
+                goals=goals.get(learner_id, ()),
             )
             for learner_id in learner_ids
         }
@@ -239,9 +259,15 @@ class Recorder:
         )
         for (learner_id, skill_id), state in skills.items():
             records[learner_id].skills[skill_id] = state
-        days = await unit.days.get_many(
-            {(e.learner_id, records[e.learner_id].local_day(e)) for e in events}
-        )
+        day_keys = {(e.learner_id, records[e.learner_id].local_day(e)) for e in events}
+        # A learner with a goal needs the whole week for the Perfect Week rule.
+        day_keys |= {
+            (learner_id, week_of(day) + timedelta(days=n))
+            for learner_id, day in list(day_keys)
+            if records[learner_id].goals
+            for n in range(7)
+        }
+        days = await unit.days.get_many(day_keys)
         for (learner_id, day), rollup in days.items():
             records[learner_id].days[day] = rollup
         weeks = await unit.weeks.get_many(
@@ -255,12 +281,17 @@ class Recorder:
         skill_ids = {skill_id for item in items for skill_id in item.skill_ids}
         skills = await self.repositories.skills.find_by_ids(skill_ids, unit.session)
         settings = self.settings
+        subjects = await self.subjects.get()
         return Rules(
             skill_params={skill.id: skill.bkt for skill in skills.values() if skill.bkt},
             pass_threshold=settings.pass_threshold,
             achievements=await unit.achievements(),
             guard=settings.guard,
             answer_window=settings.answer_window,
+            levels=settings.levels,
+            streak_day_points=settings.streak_day_points,
+            subjects=subjects.skills,
+            subjects_of_skill=subjects.of_skill,
         )
 
     def _publish(self, results: Iterable[EventResult]) -> None:
@@ -279,6 +310,8 @@ class Recorder:
             if result.recorded:
                 for unlock in result.unlocks:
                     self.feed.publish(UNLOCKS_FEED, unlock.learner_id, unlock)
+                for notification in result.notifications:
+                    self.feed.publish(NOTIFICATIONS_FEED, notification.user_id, notification)
 
 
 def _again(p: _Pending, fingerprint: str, outcome: EventOutcome) -> EventResult:
@@ -288,6 +321,25 @@ def _again(p: _Pending, fingerprint: str, outcome: EventOutcome) -> EventResult:
         return EventResult(p.index, event.learner_id, event.event_id, outcome, replayed=True)
     conflict = IdempotencyConflict(f"{p.field}.eventId", event.event_id)
     return EventResult(p.index, event.learner_id, event.event_id, error=conflict)
+
+
+async def _preferences(
+    unit: UnitOfWork, records: Iterable[LearnerRecord]
+) -> dict[str, Preferences]:
+    """The notification preferences of the learners the fold has something to tell."""
+    users = {notice.user_id for record in records for notice in record.new_notices}
+    return await unit.preferences(users) if users else {}
+
+
+def _inbox(
+    outcome: EventOutcome, preferences: dict[str, Preferences], recorded_at: datetime
+) -> tuple[Notification, ...]:
+    """The event's notices its learner wants in their inbox (written in the same unit)."""
+    return tuple(
+        to_notification(notice, recorded_at)
+        for notice in outcome.notices
+        if preferences[notice.user_id].wants(notice.kind, Channel.IN_APP)
+    )
 
 
 def _count(results: Iterable[EventResult]) -> None:

@@ -32,6 +32,7 @@ _PRACTICE_BONUS_STEP = 0.01  # each answer on a skill helps a little...
 _PRACTICE_BONUS_CAP = 0.12  # ...up to this much
 _LATEST_START = time(22, 30)  # no new item after this local time: demo learners sleep
 _SITTING = timedelta(minutes=50)  # then a break and a new practice session
+_HELP_CHANCE = 0.1  # a lesson finished is sometimes explained to a peer
 _ANSWERABLE = frozenset({QUESTION, QUIZ, PRACTICE})
 
 
@@ -122,6 +123,9 @@ class _Learning:
             self._emit(item, EventType.STARTED)
             minutes = item.estimated_minutes or 15
             self._complete(item, seconds=round(minutes * 60 * self.rng.uniform(0.7, 1.4)))
+            if self.rng.random() < _HELP_CHANCE:
+                # Explaining a lesson just finished to a classmate (peer learning).
+                self._emit(item, EventType.HELPED, seconds=self.rng.randint(120, 600))
         elif item.kind is QUESTION:
             self._question(item, first_time=first_time)
         elif item.kind is LAB:

@@ -86,6 +86,18 @@ def at_level(rule: RuleType, value: float) -> LearnerTotals:
             return totals(overall=Tally(events=int(value)))
         case RuleType.PERFECT_SCORE:
             return totals(overall=Tally(perfect_scores=int(value)))
+        case RuleType.MASTERED_IN_A_DAY:
+            return totals(best_mastery_day=int(value))
+        case RuleType.SUBJECTS_MASTERED:
+            return totals(subjects_mastered=frozenset(f"category:s{n}" for n in range(int(value))))
+        case RuleType.PERFECT_WEEKS:
+            return totals(perfect_weeks=tuple(D1 + timedelta(weeks=n) for n in range(int(value))))
+        case RuleType.SUBJECTS_EXPLORED:
+            return totals(subjects_tried=frozenset(f"s{n}" for n in range(int(value))))
+        case RuleType.PEER_HELP:
+            return totals(overall=Tally(helped=int(value)))
+        case RuleType.WEEKLY_GOALS:
+            return totals(goal_weeks=tuple(D1 + timedelta(weeks=n) for n in range(int(value))))
 
 
 @pytest.mark.parametrize(
@@ -98,6 +110,12 @@ def at_level(rule: RuleType, value: float) -> LearnerTotals:
         (RuleType.MASTERED_SKILLS, [1, 5, 25], 1),
         (RuleType.FIRST_EVENT, [1], 1),
         (RuleType.PERFECT_SCORE, [1], 1),
+        (RuleType.MASTERED_IN_A_DAY, [5], 1),
+        (RuleType.SUBJECTS_MASTERED, [1], 1),
+        (RuleType.PERFECT_WEEKS, [1], 1),
+        (RuleType.SUBJECTS_EXPLORED, [5], 1),
+        (RuleType.PEER_HELP, [1], 1),
+        (RuleType.WEEKLY_GOALS, [1], 1),
     ],
 )
 def test_the_default_achievements_are_met_from_the_procert_thresholds_on(
@@ -140,7 +158,7 @@ def test_unlocking_a_default_achievement_credits_its_points(key: str, points: in
     outcome = record.record(
         event(type=EventType.VIEWED, score=None),
         content_item(),
-        rules=Rules(achievements=DEFAULT_ACHIEVEMENTS),
+        rules=Rules(achievements=DEFAULT_ACHIEVEMENTS, streak_day_points=0),
         recorded_at=NOW,
     )
 
@@ -151,7 +169,7 @@ def test_unlocking_a_default_achievement_credits_its_points(key: str, points: in
 
 def test_default_achievement_keys_are_unique() -> None:
     keys = [d.key for d in DEFAULT_ACHIEVEMENTS]
-    assert len(keys) == len(set(keys)) == 23
+    assert len(keys) == len(set(keys)) == 29
 
 
 def test_default_achievements_are_learner_wide_and_valid_as_they_are() -> None:

@@ -25,8 +25,10 @@ from tests.factories import content_item
 RECORDED_AT = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 ITEM = content_item(skill_ids=("ec2",))
 OTHER_ITEM = content_item(id="saa-s3-1", skill_ids=("s3",))
-NO_ACHIEVEMENTS = Rules()
-DEFAULTS = Rules(achievements=DEFAULT_ACHIEVEMENTS)
+# These tests count event and achievement points: daily streak points (tested in
+# test_engagement.py) are off here.
+NO_ACHIEVEMENTS = Rules(streak_day_points=0)
+DEFAULTS = Rules(achievements=DEFAULT_ACHIEVEMENTS, streak_day_points=0)
 
 
 def record_for(time_zone: str = "UTC", **totals: Any) -> LearnerRecord:
@@ -244,7 +246,8 @@ def test_seq_increments_across_unlocks_in_successive_events() -> None:
             achievement("two-events", RuleType.FIRST_EVENT, 2),
             achievement("two-done", RuleType.COMPLETIONS, 1, points=3),
             achievement("three-events", RuleType.FIRST_EVENT, 3),
-        )
+        ),
+        streak_day_points=0,
     )
     record = record_for()
     per_event = [

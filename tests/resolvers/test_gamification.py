@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pytest
 
 from domain.access import Role
-from domain.achievements import AchievementDefinition, RuleType, Unlock
+from domain.achievements import DEFAULT_ACHIEVEMENTS, AchievementDefinition, RuleType, Unlock
 from domain.dashboard import RecommendationKind
 from domain.errors import IdempotencyConflict, InvalidInput, NotFound
 from domain.events import EventDraft, EventType
@@ -228,7 +228,7 @@ async def test_a_new_learner_sees_every_achievement_locked_at_zero(
 
     stored = await repositories.achievements.all()
     assert [status.definition for status in statuses] == stored
-    assert len(stored) == 23
+    assert len(stored) == len(DEFAULT_ACHIEVEMENTS)
     assert all(status.unlock is None for status in statuses)
     assert {status.progress.current for status in statuses} == {0.0}
 
@@ -508,10 +508,10 @@ async def test_an_edited_achievement_replaces_the_old_definition_and_survives_re
 
     stored = {d.key: d for d in await repositories.achievements.all()}
     assert stored["first-event"] == edited
-    assert len(stored) == 23
+    assert len(stored) == len(DEFAULT_ACHIEVEMENTS)
 
 
-async def test_installing_the_default_achievements_adds_the_23_built_in_ones() -> None:
+async def test_installing_the_default_achievements_adds_the_29_built_in_ones() -> None:
     database = mongomock_database("empty")
     await ensure_indexes(database)
     empty = Repositories.over(database)
@@ -520,7 +520,7 @@ async def test_installing_the_default_achievements_adds_the_23_built_in_ones() -
     await install_default_achievements(empty)
 
     keys = [d.key for d in await empty.achievements.all()]
-    assert len(keys) == 23
+    assert len(keys) == len(DEFAULT_ACHIEVEMENTS) == 29
     assert {"first-event", "perfect-score", "streak-3", "completions-10", "mastery-1"} <= set(keys)
 
 

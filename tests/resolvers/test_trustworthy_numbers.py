@@ -11,6 +11,7 @@ from domain.catalog import ContentKind
 from domain.events import EventType
 from domain.guard import GuardReason
 from domain.levels import DEFAULT_LEVELS, level_for
+from domain.points import STREAK_DAY_POINTS
 from persistence.repositories import Repositories
 from resolvers.recording import Recorder
 from tests.factories import NOW, content_item, draft, skill
@@ -157,7 +158,7 @@ async def test_nine_views_claiming_a_day_each_credit_at_most_what_the_lesson_can
     totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
     assert totals.overall.time_spent_seconds <= 3 * 15 * 60 + 80  # the cap, then 10 s apart
     assert {u.key for r in results for u in r.unlocks} == {"first-event"}
-    assert totals.points == 10
+    assert totals.points == 10 + STREAK_DAY_POINTS  # First Steps and the day's streak points
     assert GuardReason.TIME_CAPPED in (results[0].outcome.guarded if results[0].outcome else ())
 
 
