@@ -26,6 +26,7 @@ PATHS = "learning_paths"  # read whole: a catalog holds a few dozen
 GROUPS = "groups"
 MEMBERSHIPS = "group_members"  # _id 'group|learner'
 GUARDIANSHIPS = "guardianships"  # _id 'parent|learner'
+OUTBOX = "webhook_outbox"  # _id: the message id, derived from its cause
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -71,6 +72,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("learnerId", ASCENDING)], name="by_learner"),
         IndexModel([("parentId", ASCENDING), ("learnerId", ASCENDING)], name="by_parent"),
     ],
+    # The dispatcher claims pending messages by due time (a lease is a due time in the future);
+    # counts and the purge of delivered messages go by status.
+    OUTBOX: [IndexModel([("status", ASCENDING), ("nextAt", ASCENDING)], name="by_due")],
 }
 
 

@@ -13,6 +13,7 @@ from persistence.events import EventRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
 from persistence.indexes import WEEKLY, WEEKLY_BREAKDOWNS
 from persistence.learners import LearnerRepository
+from persistence.outbox import OutboxRepository
 from persistence.paths import PathRepository
 from persistence.progress import ProgressRepository
 from persistence.skill_states import SkillStateRepository
@@ -38,6 +39,7 @@ class Repositories:
     points: PointsRepository
     groups: GroupRepository
     guardianships: GuardianshipRepository
+    outbox: OutboxRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -59,4 +61,5 @@ class Repositories:
             points=PointsRepository(database),
             groups=GroupRepository(database),
             guardianships=GuardianshipRepository(database),
+            outbox=OutboxRepository(database),
         )

@@ -21,6 +21,7 @@ from domain.mastery import SkillState
 from domain.points import ManualAward, PointsEntry
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
+from domain.webhooks import OutboxMessage
 from persistence.events import StoredEvent
 from persistence.repositories import Repositories
 from persistence.versioned import Session
@@ -116,6 +117,7 @@ class UnitOfWork:
         self._unlocks: list[Unlock] = []
         self._points: list[PointsEntry] = []
         self._awards: list[ManualAward] = []
+        self._outbox: list[OutboxMessage] = []
 
     # Reads --------------------------------------------------------------------------------
 
@@ -153,6 +155,10 @@ class UnitOfWork:
     def add_award(self, award: ManualAward) -> None:
         self._awards.append(award)
 
+    def add_outbox(self, messages: Iterable[OutboxMessage]) -> None:
+        """Outbound messages, sent once the unit has committed (and only then)."""
+        self._outbox.extend(messages)
+
     async def flush(self) -> None:
         """Writes everything, new events first: a concurrent writer of the same event loses at
         once, before anything else is written."""
@@ -167,11 +173,13 @@ class UnitOfWork:
         await self.totals.flush()
         await repos.unlocks.insert_many(self._unlocks, session)
         await repos.points.append(self._points, session)
+        await repos.outbox.add(self._outbox, session)
         self._events.clear()
         self._new_learners.clear()
         self._unlocks.clear()
         self._points.clear()
         self._awards.clear()
+        self._outbox.clear()
 
 
 def _learner_key(totals: LearnerTotals) -> str:
