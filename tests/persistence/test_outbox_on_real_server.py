@@ -15,12 +15,15 @@ from persistence.outbox import DEAD, DELIVERED, PENDING, OutboxCounts, OutboxRep
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
 from persistence.versioned import ConcurrentUpdate
+from resolvers.webhooks import WebhookDispatcher, WebhookSettings
 from tests.persistence.conftest import RealServer
+from tests.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
 
 NOW = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
+SECRET = "webhook-tests-only-secret-0123456789abcdef"
 
 
 def message(number: int, *, at: datetime = NOW) -> OutboxMessage:
@@ -206,3 +209,36 @@ async def test_delivered_messages_are_purged_after_a_while_and_dead_ones_kept(
 
     assert purged == 1
     assert await outbox.counts() == OutboxCounts(pending=0, delivered=1, dead=1)
+
+
+async def test_dispatchers_of_two_processes_send_each_message_once(
+    real: RealServer, real_mongodb_uri: str
+) -> None:
+    messages = [message(n, at=datetime.now(UTC) - timedelta(seconds=1)) for n in range(30)]
+    await write(real, *messages)
+    client = create_client(real_mongodb_uri)
+    other = OutboxRepository(await open_database(client, real.database.db.name))
+
+    async with Receiver(SECRET) as receiver:
+
+        def dispatcher(outbox: OutboxRepository) -> WebhookDispatcher:
+            webhooks = WebhookSettings(
+                url=receiver.url, secret=SECRET, poll_seconds=0.01, concurrency=4
+            )
+            return WebhookDispatcher(outbox, webhooks)
+
+        first, second = dispatcher(real.repositories.outbox), dispatcher(other)
+        first.start()
+        second.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 30
+            while (await real.repositories.outbox.counts()).delivered < 30:
+                assert asyncio.get_running_loop().time() < deadline, "timed out"
+                await asyncio.sleep(0.02)
+        finally:
+            await first.stop()
+            await second.stop()
+            client.close()
+
+    assert sorted(receiver.ids) == sorted(m.id for m in messages)
+    assert all(delivery.signed for delivery in receiver.received)
