@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 import main
-from domain.webhooks import OutboxMessage
+from domain.webhooks import OutboxMessage, encode_body, sign
 from persistence.database import create_client
 from persistence.outbox import DELIVERED
 from persistence.transactions import TransactionRunner
@@ -23,6 +26,7 @@ from tests.webhook_receiver import Receiver
 
 WEBHOOK_SECRET = "webhook-tests-only-secret-0123456789abcdef"
 URL = "https://notify.example.test/hooks/cairn"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture(autouse=True)
@@ -168,3 +172,37 @@ async def test_the_service_sends_webhooks_while_it_runs_and_stops_the_dispatcher
 
     assert receiver.ids == [sent.id]
     assert receiver.received[0].signed
+
+
+def readme_verify() -> Callable[[str, str, bytes], bool]:
+    """The signature check the README gives receivers, as a function."""
+    section = README.read_text().split("**Verifying the signature.**", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert snippet is not None
+    namespace: dict[str, object] = {}
+    exec(snippet[1], namespace)
+    verify = namespace["verify"]
+    assert callable(verify)
+    return verify
+
+
+def test_the_readme_verification_snippet_accepts_a_delivery_and_refuses_a_forgery() -> None:
+    verify = readme_verify()
+    body = encode_body(
+        OutboxMessage(
+            id="unlock|ada|streak-7",
+            kind="achievement_unlocked",
+            user_id="ada",
+            payload={"points": 50},
+            created_at=datetime.now(UTC),
+        )
+    )
+    now = int(time.time())
+    header = sign(WEBHOOK_SECRET, body, timestamp=now)
+
+    assert verify(WEBHOOK_SECRET, header, body)
+    assert not verify(WEBHOOK_SECRET, header, body.replace(b"50", b"500"))
+    assert not verify("another-secret-of-at-least-32-bytes-000", header, body)
+    assert not verify(WEBHOOK_SECRET, sign(WEBHOOK_SECRET, body, timestamp=now - 600), body)
+    assert not verify(WEBHOOK_SECRET, "v1=" + header.split("v1=")[1], body)
+    assert not verify(WEBHOOK_SECRET, "garbage", body)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.webhooks import OutboxMessage, RetrySchedule
+from domain.webhooks import Delivery, OutboxMessage, RetrySchedule
 from persistence.metrics import REGISTRY
 from persistence.outbox import (
     DEAD,
@@ -379,3 +379,74 @@ async def test_the_outbox_gauge_counts_messages_by_status(
         return REGISTRY.get_sample_value("cairn_webhook_outbox_messages", {"status": status})
 
     assert (gauge("pending"), gauge("delivered"), gauge("dead")) == (0, 2, 1)
+
+
+class FlakyOutbox(OutboxRepository):
+    """The outbox, with the database failing the first few claims and records."""
+
+    def __init__(self, repositories: Repositories, *, claims: int = 0, records: int = 0) -> None:
+        super().__init__(repositories.database)
+        self.failing_claims, self.failing_records = claims, records
+
+    async def claim_due(
+        self, now: datetime, *, lease: timedelta, limit: int, owner: str
+    ) -> list[Delivery]:
+        if self.failing_claims:
+            self.failing_claims -= 1
+            raise ConnectionError("the database is away")
+        return await super().claim_due(now, lease=lease, limit=limit, owner=owner)
+
+    async def mark_delivered(self, message_id: str, owner: str, at: datetime) -> bool:
+        if self.failing_records:
+            self.failing_records -= 1
+            raise ConnectionError("the database is away")
+        return await super().mark_delivered(message_id, owner, at)
+
+
+async def test_a_database_outage_delays_claims_and_records_but_loses_nothing(
+    repositories: Repositories, receiver: Receiver
+) -> None:
+    outbox = FlakyOutbox(repositories, claims=3, records=2)
+    await write(repositories, message(1))
+    dispatcher = WebhookDispatcher(outbox, settings(receiver.url), random=lambda: 0.5)
+
+    async with running(dispatcher):
+        await settled(repositories.outbox, [message(1).id])
+
+    assert (outbox.failing_claims, outbox.failing_records) == (0, 0)
+    assert receiver.ids == [message(1).id]
+
+
+async def test_a_delivery_outlasting_the_graceful_stop_is_cancelled_and_sent_again_later(
+    repositories: Repositories, receiver: Receiver
+) -> None:
+    clock = Clock()
+    receiver.holding = True
+    await write(repositories, message(1))
+    dispatcher = dispatcher_for(repositories, receiver, clock, stop_seconds=0.05)
+    dispatcher.start()
+    await eventually(lambda: receiver.held == 1)
+
+    await dispatcher.stop()
+
+    assert dispatcher.in_flight == 0
+    assert (await entry(repositories.outbox, message(1).id)).status == PENDING
+    receiver.release()
+    clock.advance(timedelta(seconds=5))  # the lease
+    async with running(dispatcher_for(repositories, receiver, clock)):
+        await settled(repositories.outbox, [message(1).id])
+    assert receiver.ids == [message(1).id] * 2
+
+
+def test_a_lease_must_outlast_an_attempt() -> None:
+    with pytest.raises(ValueError, match="lease"):
+        WebhookSettings(
+            url="http://x.test", secret=SECRET, timeout_seconds=10, lease=timedelta(seconds=10)
+        )
+    assert WebhookSettings(url="http://x.test", secret=SECRET).lease_time == timedelta(seconds=70)
+
+
+async def test_a_dispatcher_starts_once(repositories: Repositories, receiver: Receiver) -> None:
+    async with running(dispatcher_for(repositories, receiver)) as dispatcher:
+        with pytest.raises(RuntimeError):
+            dispatcher.start()
