@@ -375,11 +375,12 @@ def build_services(database: Database, settings: Settings) -> Services:
     feed = Feed(database, TOPICS)
     policy = RetryPolicy(deadline_seconds=settings.transaction_deadline_seconds)
     transactions = TransactionRunner(repositories, policy)
-    recorder = Recorder(repositories, feed, settings.recording, runner=transactions)
     webhooks = settings.webhooks
     dispatcher = None
     if webhooks is not None:
         dispatcher = WebhookDispatcher(repositories.outbox, webhooks, clock=utc_now)
+    outbox = Outbox(dispatcher)  # off (writes nothing) without a notification service
+    recorder = Recorder(repositories, feed, settings.recording, runner=transactions)
     return Services(
         repositories=repositories,
         feed=feed,
@@ -387,7 +388,7 @@ def build_services(database: Database, settings: Settings) -> Services:
         clock=utc_now,
         gamification=settings.gamification,
         risk=settings.risk,
-        outbox=Outbox(dispatcher),
+        outbox=outbox,
     )
 
 

@@ -152,8 +152,7 @@ class WebhookDispatcher:
         self._stopping = True
         self._wakeup.set()
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task])  # its end, however it ended
         tasks = list(self._in_flight.values())
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=self.settings.stop_time)
