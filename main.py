@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import uvicorn
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -37,6 +38,7 @@ from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
 from domain.mastery import DEFAULT_ANSWER_WINDOW
 from domain.risk import RiskSettings
 from domain.streaks import DEFAULT_AT_RISK_HOUR
+from domain.webhooks import RetrySchedule
 from persistence.availability import Availability, watch_pings
 from persistence.database import Database, DatabaseUnsupported, create_client, open_database
 from persistence.embedded import EmbeddedServer, EmbeddedServerError, embedded_mongodb, supervise
@@ -54,6 +56,7 @@ from resolvers.gamification import GamificationSettings, install_default_achieve
 from resolvers.maintenance import backfill_weekly_rollups
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
+from resolvers.webhooks import Outbox, WebhookDispatcher, WebhookSettings
 from schema import build_schema
 from schema.context import Context, new_context
 from schema.cost import DEFAULT_MAX_QUERY_COST
@@ -80,6 +83,7 @@ from schema.tokens import (
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_RISK = RiskSettings()
+DEFAULT_RETRIES = RetrySchedule()
 log = logging.getLogger("cairn")
 
 
@@ -188,17 +192,47 @@ class Settings(BaseSettings):
     at_risk_readiness_below: float = Field(default=DEFAULT_RISK.readiness_below, ge=0, le=100)
     at_risk_exam_within_days: int = Field(default=DEFAULT_RISK.exam_within_days, ge=0)
     transaction_deadline_seconds: float = Field(default=30.0, gt=0)
+    # Outbound notifications (README: "Webhooks").
+    notification_service_url: str | None = Field(
+        default=None,
+        description="Where signed webhooks are posted; unset: no outbound messages are written.",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="The webhooks' HMAC-SHA256 key (32 bytes or more); required with the URL.",
+    )
+    webhook_max_attempts: int = Field(default=DEFAULT_RETRIES.max_attempts, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
-    @field_validator("jwt_secret", "jwks_url", "jwt_issuer", "jwt_audience", mode="before")
+    @field_validator(
+        "jwt_secret",
+        "jwks_url",
+        "jwt_issuer",
+        "jwt_audience",
+        "notification_service_url",
+        "webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "webhook_secret")
     @classmethod
     def _secret_long_enough(cls, value: str | None) -> str | None:
         if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes long")
+        return value
+
+    @field_validator("notification_service_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # The message leaves the value out: a URL may carry credentials.
+        if value is not None:
+            parts = urlsplit(value.strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+            return value.strip()
         return value
 
     @field_validator("levels")
@@ -220,6 +254,15 @@ class Settings(BaseSettings):
     def _one_key_mode(self) -> Settings:
         if self.jwt_secret and self.jwks_url:
             raise ValueError("set CAIRN_JWT_SECRET or CAIRN_JWKS_URL, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> Settings:
+        if self.notification_service_url and not self.webhook_secret:
+            raise ValueError(
+                "CAIRN_WEBHOOK_SECRET must be set when CAIRN_NOTIFICATION_SERVICE_URL is: "
+                "every webhook is signed with it"
+            )
         return self
 
     def token_settings(self) -> TokenSettings:
@@ -265,6 +308,18 @@ class Settings(BaseSettings):
             min_scored=self.at_risk_min_scored,
             readiness_below=self.at_risk_readiness_below,
             exam_within_days=self.at_risk_exam_within_days,
+        )
+
+    @property
+    def webhooks(self) -> WebhookSettings | None:
+        """The outbound channel's settings; None (off) without a notification service."""
+        if self.notification_service_url is None or self.webhook_secret is None:
+            return None
+        return WebhookSettings(
+            url=self.notification_service_url,
+            secret=self.webhook_secret,
+            schedule=RetrySchedule(max_attempts=self.webhook_max_attempts),
+            timeout_seconds=self.webhook_timeout_seconds,
         )
 
     @property
@@ -320,6 +375,11 @@ def build_services(database: Database, settings: Settings) -> Services:
     feed = Feed(database, TOPICS)
     policy = RetryPolicy(deadline_seconds=settings.transaction_deadline_seconds)
     transactions = TransactionRunner(repositories, policy)
+    webhooks = settings.webhooks
+    dispatcher = None
+    if webhooks is not None:
+        dispatcher = WebhookDispatcher(repositories.outbox, webhooks, clock=utc_now)
+    outbox = Outbox(dispatcher)  # off (writes nothing) without a notification service
     recorder = Recorder(repositories, feed, settings.recording, runner=transactions)
     return Services(
         repositories=repositories,
@@ -328,6 +388,7 @@ def build_services(database: Database, settings: Settings) -> Services:
         clock=utc_now,
         gamification=settings.gamification,
         risk=settings.risk,
+        outbox=outbox,
     )
 
 
@@ -362,6 +423,11 @@ def create_app(
             await backfill_weekly_rollups(services.repositories)
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)
+            dispatcher = services.outbox.dispatcher
+            if dispatcher is not None:
+                # Stopped before the feed and the database: deliveries in flight are recorded.
+                dispatcher.start()
+                stack.push_async_callback(dispatcher.stop)
             if seed_if_empty and await services.repositories.content.is_empty():
                 summary = await seed_demo(
                     services.repositories, services.recorder, now=services.clock()

@@ -30,6 +30,7 @@ FREEZE_GRANTS = "freeze_grants"  # _id 'learner|grant id', the idempotency key
 WEEKLY_GOALS = "weekly_goals"  # _id the learner: their goal settings, by week
 NOTIFICATIONS = "notifications"  # _id stable per user and cause (domain.notifications)
 NOTIFICATION_PREFERENCES = "notification_preferences"  # _id the user
+OUTBOX = "webhook_outbox"  # _id: the message id, derived from its cause
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -85,6 +86,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     # The notification sweep finds learners whose streak may be at risk by the last day covered.
     TOTALS: [IndexModel([("coveredThrough", ASCENDING)], name="by_covered_through")],
+    # The dispatcher claims pending messages by due time (a lease is a due time in the future);
+    # counts and the purge of delivered messages go by status.
+    OUTBOX: [IndexModel([("status", ASCENDING), ("nextAt", ASCENDING)], name="by_due")],
 }
 
 

@@ -36,11 +36,13 @@ OperationType = Literal["query", "mutation", "subscription", "unknown"]
 Outcome = Literal["ok", "client_error", "server_error", "unavailable"]
 EventOutcome = Literal["recorded", "replayed", "failed"]
 RetryKind = Literal["unit", "commit"]
+WebhookOutcome = Literal["delivered", "retried", "dead"]
 
 OPERATION_TYPES: tuple[OperationType, ...] = ("query", "mutation", "subscription", "unknown")
 OUTCOMES: tuple[Outcome, ...] = ("ok", "client_error", "server_error", "unavailable")
 EVENT_OUTCOMES: tuple[EventOutcome, ...] = ("recorded", "replayed", "failed")
 RETRY_KINDS: tuple[RetryKind, ...] = ("unit", "commit")
+WEBHOOK_OUTCOMES: tuple[WebhookOutcome, ...] = ("delivered", "retried", "dead")
 
 # No `_created` series next to every counter and histogram: they double the output for nothing.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -98,6 +100,19 @@ DATABASE_ERRORS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+WEBHOOK_DELIVERIES = Counter(
+    "cairn_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: delivered (2xx), retried (failed, to be tried again) "
+    "or dead (given up on: 410 Gone, or the last allowed attempt failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+WEBHOOK_OUTBOX = Gauge(
+    "cairn_webhook_outbox_messages",
+    "Messages in the webhook outbox by status, as this process's dispatcher last counted them.",
+    ["status"],
+    registry=REGISTRY,
+)
 
 # Every series a dashboard may look for starts at zero rather than appearing on first use.
 for _type in OPERATION_TYPES:
@@ -110,6 +125,8 @@ for _reason in GuardReason:
     EVENTS_GUARDED.labels(_reason.value)
 for _kind in RETRY_KINDS:
     TRANSACTION_RETRIES.labels(_kind)
+for _webhook_outcome in WEBHOOK_OUTCOMES:
+    WEBHOOK_DELIVERIES.labels(_webhook_outcome)
 
 
 def exposition() -> tuple[bytes, str]:
@@ -130,6 +147,16 @@ def count_event(outcome: EventOutcome, guarded: Iterable[GuardReason] = ()) -> N
 
 def count_retry(kind: RetryKind) -> None:
     TRANSACTION_RETRIES.labels(kind).inc()
+
+
+def count_webhook(outcome: WebhookOutcome) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
+
+
+def set_outbox_counts(*, pending: int, delivered: int, dead: int) -> None:
+    WEBHOOK_OUTBOX.labels("pending").set(pending)
+    WEBHOOK_OUTBOX.labels("delivered").set(delivered)
+    WEBHOOK_OUTBOX.labels("dead").set(dead)
 
 
 _COUNTED = "_cairn_metrics_counted"

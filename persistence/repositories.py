@@ -16,6 +16,7 @@ from persistence.groups import GroupRepository, GuardianshipRepository
 from persistence.indexes import WEEKLY, WEEKLY_BREAKDOWNS
 from persistence.learners import LearnerRepository
 from persistence.notifications import NotificationRepository
+from persistence.outbox import OutboxRepository
 from persistence.paths import PathRepository
 from persistence.progress import ProgressRepository
 from persistence.skill_states import SkillStateRepository
@@ -44,6 +45,7 @@ class Repositories:
     goals: GoalRepository
     freeze_grants: FreezeGrantRepository
     notifications: NotificationRepository
+    outbox: OutboxRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -68,4 +70,5 @@ class Repositories:
             goals=GoalRepository(database),
             freeze_grants=FreezeGrantRepository(database),
             notifications=NotificationRepository(database),
+            outbox=OutboxRepository(database),
         )

@@ -24,6 +24,7 @@ from domain.points import ManualAward, PointsEntry
 from domain.progress import ContentProgress
 from domain.streaks import FreezeGrant
 from domain.totals import LearnerTotals
+from domain.webhooks import OutboxMessage
 from persistence.events import StoredEvent
 from persistence.repositories import Repositories
 from persistence.versioned import Session
@@ -121,6 +122,7 @@ class UnitOfWork:
         self._awards: list[ManualAward] = []
         self._notifications: list[Notification] = []
         self._grants: list[FreezeGrant] = []
+        self._outbox: list[OutboxMessage] = []
 
     # Reads --------------------------------------------------------------------------------
 
@@ -173,6 +175,10 @@ class UnitOfWork:
     def add_notifications(self, notifications: Iterable[Notification]) -> None:
         self._notifications.extend(notifications)
 
+    def add_outbox(self, messages: Iterable[OutboxMessage]) -> None:
+        """Outbound messages, sent once the unit has committed (and only then)."""
+        self._outbox.extend(messages)
+
     async def flush(self) -> None:
         """Writes everything, new events first: a concurrent writer of the same event loses at
         once, before anything else is written."""
@@ -189,6 +195,7 @@ class UnitOfWork:
         await repos.unlocks.insert_many(self._unlocks, session)
         await repos.points.append(self._points, session)
         await repos.notifications.add(self._notifications, session)
+        await repos.outbox.add(self._outbox, session)
         self._events.clear()
         self._new_learners.clear()
         self._unlocks.clear()
@@ -196,6 +203,7 @@ class UnitOfWork:
         self._awards.clear()
         self._notifications.clear()
         self._grants.clear()
+        self._outbox.clear()
 
 
 def _learner_key(totals: LearnerTotals) -> str:

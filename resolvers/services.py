@@ -13,6 +13,7 @@ from persistence.repositories import Repositories
 from persistence.transactions import TransactionRunner
 from resolvers.gamification import GamificationSettings
 from resolvers.recording import Recorder
+from resolvers.webhooks import Outbox
 
 Clock = Callable[[], datetime]
 
@@ -31,6 +32,9 @@ class Services:
     clock: Clock = utc_now
     gamification: GamificationSettings = field(default_factory=GamificationSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
+    # The outbound channel: producers write through it in their unit of work (nothing is written
+    # when it is off) and wake it after commit.
+    outbox: Outbox = field(default_factory=Outbox)
 
     @property
     def transactions(self) -> TransactionRunner:

@@ -50,6 +50,7 @@ CAIRN_METRICS = (
     "cairn_change_stream_lag_seconds",
     "cairn_live_subscribers",
     "cairn_database_errors_total",
+    "cairn_webhook_deliveries_total",
 )
 
 
