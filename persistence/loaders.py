@@ -13,12 +13,11 @@ from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
-from domain.goals import WeeklyGoal
-
 from domain.achievements import AchievementDefinition, Unlock
 from domain.activity import DailyRollup
 from domain.catalog import CatalogCounts, ContentItem, Skill
 from domain.certifications import Certification
+from domain.goals import WeeklyGoal
 from domain.groups import Group
 from domain.learners import Learner
 from domain.mastery import SkillState
