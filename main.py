@@ -36,6 +36,7 @@ from domain.errors import InvalidInput
 from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
 from domain.mastery import DEFAULT_ANSWER_WINDOW
+from domain.points import STREAK_DAY_POINTS
 from domain.risk import RiskSettings
 from domain.streaks import DEFAULT_AT_RISK_HOUR
 from domain.webhooks import RetrySchedule
@@ -170,6 +171,7 @@ class Settings(BaseSettings):
     )
     pass_threshold: float = Field(default=0.7, ge=0, le=1)
     streak_at_risk_hour: int = Field(default=DEFAULT_AT_RISK_HOUR, ge=0, le=23)
+    streak_day_points: int = Field(default=STREAK_DAY_POINTS, ge=0, le=1000)
     levels: str = Field(
         default=",".join(f"{band.name}:{band.min_points}" for band in DEFAULT_LEVELS),
         description="Level names and the points each starts at, lowest first.",
@@ -297,7 +299,11 @@ class Settings(BaseSettings):
             rate_window_minutes=self.guard_rate_window_minutes,
         )
         return RecordingSettings(
-            pass_threshold=self.pass_threshold, guard=guard, answer_window=self.mastery_window
+            pass_threshold=self.pass_threshold,
+            guard=guard,
+            answer_window=self.mastery_window,
+            levels=parse_levels(self.levels),
+            streak_day_points=self.streak_day_points,
         )
 
     @property
@@ -380,7 +386,7 @@ def build_services(database: Database, settings: Settings) -> Services:
     if webhooks is not None:
         dispatcher = WebhookDispatcher(repositories.outbox, webhooks, clock=utc_now)
     outbox = Outbox(dispatcher)  # off (writes nothing) without a notification service
-    recorder = Recorder(repositories, feed, settings.recording, runner=transactions)
+    recorder = Recorder(repositories, feed, settings.recording, runner=transactions, outbox=outbox)
     return Services(
         repositories=repositories,
         feed=feed,
@@ -429,8 +435,11 @@ def create_app(
                 dispatcher.start()
                 stack.push_async_callback(dispatcher.stop)
             if seed_if_empty and await services.repositories.content.is_empty():
+                # The demo's history is no news: the notification service is told nothing of it.
                 summary = await seed_demo(
-                    services.repositories, services.recorder, now=services.clock()
+                    services.repositories,
+                    services.recorder.without_outbound(),
+                    now=services.clock(),
                 )
                 log.info("loaded the demo data: %s", summary)
             app.state.services = services
@@ -619,7 +628,8 @@ async def seed(settings: Settings) -> None:
         try:
             services = build_services(database, settings)
             await install_default_achievements(services.repositories)
-            summary = await seed_demo(services.repositories, services.recorder, now=utc_now())
+            recorder = services.recorder.without_outbound()
+            summary = await seed_demo(services.repositories, recorder, now=utc_now())
             print(f"demo data: {summary}")
         finally:
             database.client.close()

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.errors import InvalidInput
+from domain.webhooks import OutboxMessage
 
 MAX_MARK = 500  # notification ids marked read in one request
 MAX_PAGE = 100
@@ -89,6 +90,23 @@ def to_notification(notice: Notice, recorded_at: datetime) -> Notification:
         at=notice.at,
         recorded_at=recorded_at,
         data=dict(notice.data),
+    )
+
+
+def notification_message(notification: Notification) -> OutboxMessage:
+    """The notification as the notification service receives it (its id is the message's, so
+    the service can match a delivery to the inbox entry)."""
+    return OutboxMessage(
+        id=notification.id,
+        kind=notification.kind.value,
+        user_id=notification.user_id,
+        payload={
+            "title": notification.title,
+            "body": notification.body,
+            "at": notification.at.isoformat(),
+            "data": dict(notification.data),
+        },
+        created_at=notification.recorded_at,
     )
 
 

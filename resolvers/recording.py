@@ -16,10 +16,17 @@ from domain.learners import Learner
 from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord, Rules
 from domain.levels import DEFAULT_LEVELS, LevelBand
 from domain.mastery import DEFAULT_ANSWER_WINDOW
-from domain.notifications import Channel, Notification, Preferences, to_notification
+from domain.notifications import (
+    Channel,
+    Notification,
+    Preferences,
+    notification_message,
+    to_notification,
+)
 from domain.points import STREAK_DAY_POINTS
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
+from domain.webhooks import OutboxMessage
 from persistence import metrics
 from persistence.feed import Feed
 from persistence.repositories import Repositories
@@ -29,6 +36,7 @@ from persistence.unit_of_work import UnitOfWork
 from resolvers.access import Access
 from resolvers.group_commit import GroupCommit
 from resolvers.subjects import SubjectIndex
+from resolvers.webhooks import Outbox
 
 FieldPrefix = Callable[[int], str]
 Check = Callable[[EventDraft], Awaitable[None]]
@@ -119,13 +127,19 @@ class Recorder:
         settings: RecordingSettings = RecordingSettings(),
         *,
         runner: TransactionRunner | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.repositories = repositories
         self.feed = feed
         self.settings = settings
         self.runner = runner or TransactionRunner(repositories)
+        self.outbox = outbox or Outbox()
         self.group_commit: GroupCommit[_Pending, EventResult] = GroupCommit(self._write)
         self.subjects = SubjectIndex(repositories)
+
+    def without_outbound(self) -> Recorder:
+        """A recorder that tells the notification service nothing (loading demo data)."""
+        return Recorder(self.repositories, self.feed, self.settings, runner=self.runner)
 
     async def record_one(self, draft: EventDraft, *, received_at: datetime) -> EventResult:
         """Records one event; a failure is raised rather than returned."""
@@ -182,7 +196,10 @@ class Recorder:
         return [results[index] for index in range(len(drafts))]
 
     async def _write(self, pending: Sequence[_Pending]) -> list[EventResult]:
-        return await self.runner.run(lambda unit: self._store(unit, pending))
+        results = await self.runner.run(lambda unit: self._store(unit, pending))
+        if any(result.notifications for result in results):
+            self.outbox.wake()
+        return results
 
     async def _store(self, unit: UnitOfWork, pending: Sequence[_Pending]) -> list[EventResult]:
         """Stores what is new, replays what was stored before; one result per pending event."""
@@ -214,6 +231,7 @@ class Recorder:
             for position, p, outcome in outcomes:
                 notifications = _inbox(outcome, preferences, p.received_at)
                 unit.add_notifications(notifications)
+                self.outbox.write(unit, _outbound(outcome, preferences, p.received_at))
                 results[position] = EventResult(
                     p.index,
                     p.event.learner_id,
@@ -340,6 +358,17 @@ def _inbox(
         for notice in outcome.notices
         if preferences[notice.user_id].wants(notice.kind, Channel.IN_APP)
     )
+
+
+def _outbound(
+    outcome: EventOutcome, preferences: dict[str, Preferences], recorded_at: datetime
+) -> list[OutboxMessage]:
+    """The event's notices its learner wants sent to the notification service."""
+    return [
+        notification_message(to_notification(notice, recorded_at))
+        for notice in outcome.notices
+        if preferences[notice.user_id].wants(notice.kind, Channel.WEBHOOK)
+    ]
 
 
 def _count(results: Iterable[EventResult]) -> None:

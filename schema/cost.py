@@ -63,9 +63,11 @@ from strawberry.extensions import SchemaExtension
 
 from domain.catalog import Difficulty
 from domain.events import MAX_BATCH
+from domain.notifications import NotificationKind
 from domain.risk import RiskKind
 from resolvers.analytics import CURVE_DAYS, MAX_SERIES_DAYS, TREND_DEFAULT_DAYS
 from resolvers.catalog import MAX_UPSERT
+from resolvers.engagement import MAX_HISTORY_WEEKS
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
 from resolvers.paths import MAX_PATHS
 from resolvers.readiness import ACTIONS_PER_DOMAIN, MAX_CERTIFICATIONS, WEAK_DOMAINS_NAMED
@@ -236,6 +238,12 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Query", "skills"): Paged(First()),
     ("Query", "groups"): Paged(First()),
     ("Viewer", "groups"): Paged(First()),
+    ("Viewer", "notifications"): Paged(First()),
+    ("NotificationPage", "nodes"): PageOf(),
+    ("Viewer", "notificationPreferences"): Estimate(len(NotificationKind)),
+    ("Mutation", "setNotificationPreferences"): LengthOf("input", len(NotificationKind)),
+    ("Learner", "goalHistory"): Count("weeks", MAX_HISTORY_WEEKS),
+    ("Streak", "frozenDates"): Estimate(10),
     ("Group", "members"): Paged(First()),
     ("Learner", "contentProgress"): Paged(First()),
     ("Learner", "pointsHistory"): First(),

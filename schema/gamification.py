@@ -32,6 +32,17 @@ class Streak:
     at_risk: bool = strawberry.field(
         description="The streak is alive, today has no activity yet, and the day is getting late."
     )
+    freezes_held: int = strawberry.field(
+        description=f"Streak freezes held (at most {streaks.MAX_FREEZES}): each covers one "
+        f"missed day, spent automatically. One is earned every {streaks.FREEZE_EVERY} active "
+        "days of a streak; educators, guardians and admins can grant them."
+    )
+    frozen_dates: list[date] = strawberry.field(
+        description="Days of the current streak a freeze covered (they keep it, not lengthen it)."
+    )
+    freezes_pending: int = strawberry.field(
+        description="Missed days the held freezes will cover at the next activity."
+    )
 
     @classmethod
     def from_domain(cls, value: streaks.Streak) -> Self:
@@ -41,6 +52,9 @@ class Streak:
             last_active_date=value.last_active,
             active_today=value.active_today,
             at_risk=value.at_risk,
+            freezes_held=value.freezes_held,
+            frozen_dates=list(value.frozen_days),
+            freezes_pending=value.freezes_pending,
         )
 
 

@@ -9,9 +9,11 @@ import strawberry
 from domain import groups
 from domain.access import Role as DomainRole
 from resolvers import groups as use_cases
+from resolvers import notifications as notification_use_cases
 from resolvers import reading
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
+from schema.engagement import Notification, NotificationPage, NotificationPreference
 from schema.learners import Learner
 from schema.nodes import Node
 
@@ -79,6 +81,36 @@ class Viewer:
     async def children(self, info: Info) -> list[Learner]:
         ctx = info.context
         return [Learner.from_domain(c) for c in await use_cases.children(ctx.access, ctx.loaders)]
+
+    @strawberry.field(description="The viewer's notifications, newest first.")
+    async def notifications(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        unread_only: bool = False,
+    ) -> NotificationPage:
+        ctx = info.context
+        page = await notification_use_cases.inbox(
+            ctx.access, ctx.repositories, first=first, after=after, unread_only=unread_only
+        )
+        nodes = [Notification.from_domain(n) for n in page.items]
+        return NotificationPage(
+            nodes=nodes,
+            has_next_page=page.has_next,
+            end_cursor=page.items[-1].id if page.items else None,
+        )
+
+    @strawberry.field(description="How many of the viewer's notifications are unread.")
+    async def unread_notification_count(self, info: Info) -> int:
+        ctx = info.context
+        return await notification_use_cases.unread_count(ctx.access, ctx.repositories)
+
+    @strawberry.field(description="Where each kind of the viewer's notifications goes.")
+    async def notification_preferences(self, info: Info) -> list[NotificationPreference]:
+        ctx = info.context
+        found = await notification_use_cases.preferences(ctx.access, ctx.repositories)
+        return NotificationPreference.all_of(found)
 
     @strawberry.field(
         description="The groups the viewer may see: those they teach or are in; all for admins."

@@ -11,13 +11,14 @@ from domain import learners
 from domain.errors import InvalidInput
 from domain.mastery import DEFAULT_BKT
 from domain.progress import ProgressFilter
-from resolvers import analytics, gamification, readiness, reading
+from resolvers import analytics, engagement, gamification, readiness, reading
 from resolvers import groups as group_use_cases
 from resolvers import paths as path_use_cases
 from schema.analytics import DueReview, NextItem, RiskAssessment
 from schema.catalog import Skill
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
+from schema.engagement import GoalWeek
 from schema.gamification import Achievement, Dashboard, Level, PointsEntry, Streak
 from schema.insights import (
     CompletionForecast,
@@ -144,6 +145,24 @@ class Learner(Node):
             settings=info.context.services.gamification,
         )
         return Streak.from_domain(value)
+
+    @strawberry.field(
+        description="This local week against the learner's weekly goal (no goal: `goal` null)."
+    )
+    async def weekly_goal(self, info: Info) -> GoalWeek:
+        ctx = info.context
+        [week] = await engagement.goal_weeks(
+            ctx.access, ctx.loaders, self.value, now=ctx.now(), weeks=1
+        )
+        return GoalWeek.from_domain(week)
+
+    @strawberry.field(description="The last `weeks` local weeks against their goals, newest first.")
+    async def goal_history(self, info: Info, weeks: int = 8) -> list[GoalWeek]:
+        ctx = info.context
+        found = await engagement.goal_weeks(
+            ctx.access, ctx.loaders, self.value, now=ctx.now(), weeks=weeks
+        )
+        return [GoalWeek.from_domain(week) for week in found]
 
     @strawberry.field(description="Total points and the level they give.")
     async def level(self, info: Info) -> Level:

@@ -8,11 +8,31 @@ import strawberry
 
 from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
-from resolvers import catalog, gamification, groups, learners, readiness, reading, recording
+from resolvers import (
+    catalog,
+    engagement,
+    gamification,
+    groups,
+    learners,
+    readiness,
+    reading,
+    recording,
+)
+from resolvers import notifications as notification_use_cases
 from resolvers import paths as path_use_cases
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
+from schema.engagement import (
+    GrantStreakFreezesInput,
+    GrantStreakFreezesPayload,
+    MarkNotificationsReadPayload,
+    Notification,
+    NotificationPreference,
+    NotificationPreferenceInput,
+    WeeklyGoal,
+    WeeklyGoalInput,
+)
 from schema.errors import as_graphql_error
 from schema.events import RecordEventInput, RecordEventResult, RecordEventsPayload
 from schema.gamification import (
@@ -220,6 +240,71 @@ class Mutation:
             replayed=award.replayed,
         )
 
+    @strawberry.mutation(
+        description="Sets a learner's weekly goal from their current local week on (the learner, "
+        "their educators, admins). Earlier weeks keep the goal they had."
+    )
+    async def set_weekly_goal(self, info: Info, input: WeeklyGoalInput) -> WeeklyGoal:
+        ctx = info.context
+        goal = await engagement.set_weekly_goal(
+            ctx.access,
+            ctx.repositories,
+            learner_id=input.learner_id,
+            kind=input.kind,
+            target=input.target,
+            now=ctx.now(),
+        )
+        return WeeklyGoal.from_domain(goal)
+
+    @strawberry.mutation(
+        description="Gives a learner streak freezes (admins, their educators and guardians). "
+        "Safe to retry with the same grantId."
+    )
+    async def grant_streak_freezes(
+        self, info: Info, input: GrantStreakFreezesInput
+    ) -> GrantStreakFreezesPayload:
+        ctx = info.context
+        grant, replayed = await engagement.grant_freezes(
+            ctx.access,
+            ctx.services.transactions,
+            learner_id=input.learner_id,
+            grant_id=input.grant_id,
+            count=input.count,
+            reason=input.reason,
+            now=ctx.now(),
+        )
+        return GrantStreakFreezesPayload.from_domain(grant, replayed=replayed)
+
+    @strawberry.mutation(
+        description="Marks the viewer's notifications read: those of `ids`, or all of them."
+    )
+    async def mark_notifications_read(
+        self, info: Info, ids: list[strawberry.ID] | None = None, all: bool = False
+    ) -> MarkNotificationsReadPayload:
+        ctx = info.context
+        changed = await notification_use_cases.mark_read(
+            ctx.access,
+            ctx.repositories,
+            ids=None if ids is None else [str(i) for i in ids],
+            everything=all,
+            now=ctx.now(),
+        )
+        unread = await notification_use_cases.unread_count(ctx.access, ctx.repositories)
+        return MarkNotificationsReadPayload(changed=changed, unread_count=unread)
+
+    @strawberry.mutation(
+        description="Sets where the viewer's notifications go, per kind; kinds left out keep "
+        "theirs."
+    )
+    async def set_notification_preferences(
+        self, info: Info, input: list[NotificationPreferenceInput]
+    ) -> list[NotificationPreference]:
+        ctx = info.context
+        saved = await notification_use_cases.set_preferences(
+            ctx.access, ctx.repositories, [(p.kind, p.channels) for p in input]
+        )
+        return NotificationPreference.all_of(saved)
+
     @strawberry.mutation(description="Adds or changes an achievement rule (admins).")
     async def upsert_achievement(
         self, info: Info, input: AchievementInput
@@ -348,6 +433,26 @@ class Subscription:
             )
             async for unlock in unlocks:
                 yield AchievementUnlock.from_domain(unlock)
+        except DomainError as error:
+            raise as_graphql_error(error) from None
+
+    @strawberry.subscription(
+        description="The viewer's notifications, as they arrive. Pass the `id` of the last one "
+        "you saw as `after` to first receive what you missed."
+    )
+    async def notification_received(
+        self, info: Info, after: strawberry.ID | None = None
+    ) -> AsyncGenerator[Notification, None]:
+        try:
+            ctx = info.context
+            received = notification_use_cases.follow(
+                ctx.access,
+                ctx.repositories,
+                ctx.services.feed,
+                after=None if after is None else str(after),
+            )
+            async for notification in received:
+                yield Notification.from_domain(notification)
         except DomainError as error:
             raise as_graphql_error(error) from None
 

@@ -64,6 +64,8 @@ AUTHENTICATED = frozenset(VIEWERS) - {"anonymous"}
 READ_ADA = frozenset({"ada", "pat", "ed", "admin", "service"})
 RECORD_ADA = frozenset({"ada", "admin", "service"})
 AWARD_ADA = frozenset({"ed", "admin"})
+COACH_ADA = frozenset({"ada", "ed", "admin"})  # weekly goals
+GRANT_ADA = frozenset({"ed", "pat", "admin"})  # streak freezes
 ADMINS = frozenset({"admin"})
 SEE_CLASS_A = frozenset({"ada", "ed", "admin", "service"})
 MEMBERS_OF_CLASS_A = frozenset({"ed", "admin", "service"})
@@ -119,6 +121,8 @@ RULES: dict[str, Rule] = {
             "learningPatterns",
             "heatmap",
             "learningCurve",
+            "weeklyGoal",
+            "goalHistory",
         )
     },
     "Learner.readiness": Rule(READ_ADA, '(certification: "SIM")'),
@@ -131,6 +135,10 @@ RULES: dict[str, Rule] = {
     "Viewer.learner": INHERIT,  # the viewer's own record
     "Viewer.children": INHERIT,  # the viewer's own children
     "Viewer.groups": INHERIT,  # filtered
+    # The viewer's own inbox: there is no way to name another's.
+    "Viewer.notifications": INHERIT,
+    "Viewer.unreadNotificationCount": INHERIT,
+    "Viewer.notificationPreferences": INHERIT,
     "ContentProgress.content": CATALOG,
     "ContentProgress.review": INHERIT,
     "SkillMastery.curve": INHERIT,
@@ -208,6 +216,15 @@ MUTATIONS: dict[str, Trial] = {
     "removeGroupMembers": Trial(MANAGE_CLASS_A, '(groupId: "class-a", learnerIds: ["nobody"])'),
     "linkGuardian": Trial(ADMINS, '(parentId: "pat", learnerId: "ada")'),
     "unlinkGuardian": Trial(ADMINS, '(parentId: "nobody", learnerId: "ada")'),
+    "setWeeklyGoal": Trial(COACH_ADA, '(input: {learnerId: "ada", kind: MINUTES, target: 60})'),
+    "grantStreakFreezes": Trial(
+        GRANT_ADA, '(input: {learnerId: "ada", grantId: "g-{viewer}", reason: "sick day"})'
+    ),
+    # Each viewer's own notifications only.
+    "markNotificationsRead": Trial(AUTHENTICATED, "(all: true)"),
+    "setNotificationPreferences": Trial(
+        AUTHENTICATED, "(input: [{kind: GOAL_MET, channels: [IN_APP]}])"
+    ),
 }
 
 SUBSCRIPTIONS: dict[str, Trial] = {
@@ -215,6 +232,7 @@ SUBSCRIPTIONS: dict[str, Trial] = {
         READ_ADA, f'(learnerId: "ada", after: "{to_global_id("AchievementUnlock", "ada|1")}")'
     ),
     "progressUpdated": Trial(READ_ADA, '(learnerId: "ada")'),
+    "notificationReceived": Trial(AUTHENTICATED, ""),  # the viewer's own
 }
 
 

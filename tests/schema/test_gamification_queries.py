@@ -24,7 +24,7 @@ DASHBOARD = """
     achievements(unlocked: false) {
       definition { key threshold } progress { current target percent }
     }
-    pointsHistory(first: 3) { amount source reason }
+    pointsHistory(first: 6) { amount source reason }
     dashboard {
       overallAnalytics { questionsAnswered averageScore }
       activitySummary {
@@ -70,7 +70,7 @@ async def test_events_on_three_days_unlock_a_streak_and_fill_the_dashboard(
     late = await execute(RECORD, input=event("e2", 9))
 
     assert [a["key"] for a in first["data"]["recordEvent"]["newAchievements"]] == ["first-event"]
-    assert first["data"]["recordEvent"]["pointsEarned"] == 10
+    assert first["data"]["recordEvent"]["pointsEarned"] == 10 + 5  # and the day's streak points
     unlocked = late["data"]["recordEvent"]["newAchievements"]
     assert [(a["key"], a["title"], a["badgeIcon"], a["points"]) for a in unlocked] == [
         ("streak-3", "3-Day Study Streak", "🔥", 30)
@@ -87,23 +87,22 @@ async def test_events_on_three_days_unlock_a_streak_and_fill_the_dashboard(
         "atRisk": False,
         "lastActiveDate": "2026-03-10",
     }
-    # 10 (first event) + 5 (started) + 30 (3-day streak)
+    # 10 (first event) + 5 (started) + 30 (3-day streak) + 3 days of 5 streak points
     assert learner["level"] == {
         "number": 1,
         "name": "Novice",
-        "points": 45,
-        "pointsToNextLevel": 56,
-        "progressPercent": pytest.approx(44.55),
+        "points": 60,
+        "pointsToNextLevel": 41,
+        "progressPercent": pytest.approx(59.41),
     }
     locked = {a["definition"]["key"]: a["progress"] for a in learner["achievements"]}
     assert "streak-3" not in locked
     assert locked["streak-7"] == {"current": 3.0, "target": 7.0, "percent": pytest.approx(42.86)}
     # Dated when earned: the streak by the late event of the 9th, which arrived last.
-    assert [(e["amount"], e["source"]) for e in learner["pointsHistory"]] == [
-        (5, "EVENT"),
-        (30, "ACHIEVEMENT"),
-        (10, "ACHIEVEMENT"),
-    ]
+    history = [(e["amount"], e["source"]) for e in learner["pointsHistory"]]
+    assert sorted(history[:2]) == [(5, "EVENT"), (5, "STREAK")]  # the 10th
+    assert sorted(history[2:4]) == [(5, "STREAK"), (30, "ACHIEVEMENT")]  # the 9th
+    assert sorted(history[4:]) == [(5, "STREAK"), (10, "ACHIEVEMENT")]  # the 8th
     dashboard = learner["dashboard"]
     assert dashboard["activitySummary"] == {
         "studyStreakDays": 3,
@@ -114,7 +113,7 @@ async def test_events_on_three_days_unlock_a_streak_and_fill_the_dashboard(
     assert len(dashboard["performanceTrend"]) == 30
     assert dashboard["performanceTrend"][-1] == {"date": "2026-03-10", "events": 1}
     assert [a["key"] for a in dashboard["recentAchievements"]] == ["streak-3", "first-event"]
-    assert dashboard["totalPoints"] == 45
+    assert dashboard["totalPoints"] == 60
     kinds = [r["kind"] for r in dashboard["recommendations"]]
     assert kinds == ["EXTEND_STREAK", "PRACTISE_SKILL", "FINISH_ITEM", "FINISH_ITEM"]
     assert "Reach 7 days" in dashboard["recommendations"][0]["message"]
@@ -140,7 +139,7 @@ async def test_award_points_moves_the_level(execute: Execute) -> None:
     result = await execute(AWARD, reason="Top of class")
 
     assert result["data"]["awardPoints"] == {
-        "totalPoints": 510,
+        "totalPoints": 515,  # 500, 10 for the first event and 5 for the day's streak
         "level": {"name": "Scholar"},
         "entry": {"amount": 500, "source": "MANUAL", "reason": "Top of class"},
         "replayed": False,
@@ -166,7 +165,7 @@ async def test_an_award_sent_again_returns_its_first_outcome_and_credits_once(
 
     assert again["data"]["awardPoints"] == {**first["data"]["awardPoints"], "replayed": True}
     totals = await services.repositories.totals.find_by_ids(["ada"])
-    assert totals["ada"].points == 510
+    assert totals["ada"].points == 515
     manual = [e for e in await services.repositories.points.recent("ada", 10) if e.amount == 500]
     assert len(manual) == 1
 
@@ -181,7 +180,7 @@ async def test_another_award_under_a_used_award_id_is_a_conflict(
 
     assert result["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_CONFLICT"
     assert result["errors"][0]["extensions"]["field"] == "awardId"
-    assert (await services.repositories.totals.find_by_ids(["ada"]))["ada"].points == 510
+    assert (await services.repositories.totals.find_by_ids(["ada"]))["ada"].points == 515
 
 
 @pytest.mark.parametrize(
@@ -286,7 +285,7 @@ async def test_unlocks_and_ledger_entries_are_dated_when_earned_and_when_recorde
     result = await execute(
         """{ learner(id: "ada") {
           achievements(unlocked: true) { unlock { key unlockedAt recordedAt } }
-          pointsHistory { amount at recordedAt }
+          pointsHistory { amount source at recordedAt }
         } }"""
     )
 
@@ -294,6 +293,6 @@ async def test_unlocks_and_ledger_entries_are_dated_when_earned_and_when_recorde
     [first_steps] = [a["unlock"] for a in learner["achievements"]]
     assert first_steps["unlockedAt"].startswith("2026-03-08T09:00")
     assert first_steps["recordedAt"].startswith("2026-03-10T12:00")
-    [entry] = learner["pointsHistory"]
+    [entry] = [e for e in learner["pointsHistory"] if e["source"] == "ACHIEVEMENT"]
     assert entry["at"].startswith("2026-03-08T09:00")
     assert entry["recordedAt"].startswith("2026-03-10T12:00")
