@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.webhooks import Delivery, OutboxMessage, RetrySchedule
+from persistence.feed import Feed
 from persistence.metrics import REGISTRY
 from persistence.outbox import (
     DEAD,
@@ -24,9 +25,12 @@ from persistence.outbox import (
     OutboxRepository,
 )
 from persistence.repositories import Repositories
+from persistence.topics import TOPICS
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
+from resolvers.recording import Recorder
 from resolvers.webhooks import Outbox, WebhookDispatcher, WebhookSettings
+from tests.factories import NOW, content_item, draft
 from tests.webhook_receiver import Receiver
 
 SECRET = "webhook-tests-only-secret-0123456789abcdef"
@@ -450,3 +454,26 @@ async def test_a_dispatcher_starts_once(repositories: Repositories, receiver: Re
     async with running(dispatcher_for(repositories, receiver)) as dispatcher:
         with pytest.raises(RuntimeError):
             dispatcher.start()
+
+
+async def test_a_recorded_event_notifies_the_service_with_the_inbox_notifications_id(
+    repositories: Repositories, receiver: Receiver
+) -> None:
+    """From an event to a signed delivery: the notification is written to the outbox in the
+    unit that recorded the event, and delivered under the inbox notification's id."""
+    await repositories.content.upsert_many([content_item()])
+    dispatcher = dispatcher_for(repositories, receiver)
+    recorder = Recorder(
+        repositories, Feed(repositories.database, TOPICS), outbox=Outbox(dispatcher)
+    )
+    async with running(dispatcher):
+        result = await recorder.record_one(draft(event_id="e1", score=0.5), received_at=NOW)
+        ids = [n.id for n in result.notifications]
+        await settled(repositories.outbox, ids)
+
+    assert "achievement_unlocked" in [n.kind.value for n in result.notifications]
+    assert sorted(receiver.ids) == sorted(ids)
+    assert all(delivery.signed for delivery in receiver.received)
+    body = json.loads(receiver.received[0].body)
+    assert body["userId"] == "ada"
+    assert body["data"]["data"]["key"] == "first-event"
