@@ -155,7 +155,13 @@ async def at_risk(
     await access.require_read(learner.id)
     today = local_time(now, learner.time_zone).day
     totals = await loaders.totals.load(learner.id)
-    streak = streak_on(totals.active_days if totals else (), today=today, local_hour=0)
+    streak = streak_on(
+        totals.active_days if totals else (),
+        today=today,
+        local_hour=0,
+        frozen=totals.frozen_days if totals else (),
+        freezes_held=totals.freezes_held if totals else 0,
+    )
     recent = await loaders.activity.load(
         ActivityKey(learner.id, today - timedelta(days=RISK_DAYS - 1), today, detail=False)
     )

@@ -11,6 +11,7 @@ from domain.levels import level_for
 from resolvers import (
     catalog,
     engagement,
+    family,
     gamification,
     groups,
     learners,
@@ -35,6 +36,7 @@ from schema.engagement import (
 )
 from schema.errors import as_graphql_error
 from schema.events import RecordEventInput, RecordEventResult, RecordEventsPayload
+from schema.family import ChildWeek, ParentDashboard
 from schema.gamification import (
     AchievementDefinition,
     AchievementInput,
@@ -136,6 +138,27 @@ class Query:
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Group]:
         return await groups_connection(info, first=first, after=after)
+
+    @strawberry.field(
+        description="Each of the viewer's children's week (parents): against their goal, time, "
+        "achievements, streak and what needs attention. `weeksAgo` goes back."
+    )
+    async def parent_dashboard(self, info: Info, weeks_ago: int = 0) -> ParentDashboard:
+        ctx = info.context
+        value = await family.parent_dashboard(
+            ctx.access,
+            ctx.loaders,
+            ctx.repositories,
+            now=ctx.now(),
+            weeks_ago=weeks_ago,
+            gamification=ctx.services.gamification,
+            risk=ctx.services.risk,
+        )
+        return ParentDashboard(
+            parent_id=value.parent_id,
+            generated_at=value.generated_at,
+            children=[ChildWeek.from_domain(kid, week) for kid, week in value.children],
+        )
 
     @strawberry.field(description="The catalog's learning paths, by id.")
     async def learning_paths(self, info: Info) -> list[LearningPath]:

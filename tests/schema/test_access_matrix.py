@@ -66,6 +66,7 @@ RECORD_ADA = frozenset({"ada", "admin", "service"})
 AWARD_ADA = frozenset({"ed", "admin"})
 COACH_ADA = frozenset({"ada", "ed", "admin"})  # weekly goals
 GRANT_ADA = frozenset({"ed", "pat", "admin"})  # streak freezes
+PARENTS = frozenset({"pat", "pam"})
 ADMINS = frozenset({"admin"})
 SEE_CLASS_A = frozenset({"ada", "ed", "admin", "service"})
 MEMBERS_OF_CLASS_A = frozenset({"ed", "admin", "service"})
@@ -130,6 +131,7 @@ RULES: dict[str, Rule] = {
     "Learner.progressAgainstTarget": Rule(READ_ADA, '(goal: 10, targetDate: "2026-06-01")'),
     "Learner.completionForecast": Rule(READ_ADA, '(certification: "SAA")'),
     "Query.learningPaths": CATALOG,
+    "Query.parentDashboard": Rule(PARENTS),  # the viewer's own children
     "Group.memberCount": Rule(MEMBERS_OF_CLASS_A),
     "Group.members": Rule(MEMBERS_OF_CLASS_A),
     "Viewer.learner": INHERIT,  # the viewer's own record
