@@ -57,6 +57,7 @@ from resolvers.gamification import GamificationSettings, install_default_achieve
 from resolvers.maintenance import backfill_weekly_rollups
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
+from resolvers.sweeps import NotificationSweep
 from resolvers.webhooks import Outbox, WebhookDispatcher, WebhookSettings
 from schema import build_schema
 from schema.context import Context, new_context
@@ -205,6 +206,10 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(default=DEFAULT_RETRIES.max_attempts, ge=1, le=100)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Streak-at-risk, weekly-summary and intervention notifications (README: "Notifications").
+    notification_sweep_seconds: float = Field(
+        default=300.0, ge=0, description="How often the sweep runs; 0 turns it off."
+    )
 
     @field_validator(
         "jwt_secret",
@@ -442,6 +447,19 @@ def create_app(
                     now=services.clock(),
                 )
                 log.info("loaded the demo data: %s", summary)
+            if settings.notification_sweep_seconds > 0:
+                sweep = NotificationSweep(
+                    services.repositories,
+                    services.transactions,
+                    services.feed,
+                    outbox=services.outbox,
+                    gamification=services.gamification,
+                    risk=services.risk,
+                    clock=services.clock,
+                    interval_seconds=settings.notification_sweep_seconds,
+                )
+                sweep.start()
+                stack.push_async_callback(sweep.stop)
             app.state.services = services
             yield
 

@@ -189,6 +189,16 @@ class GuardianshipRepository:
         result = await self._collection.delete_one({"_id": _pair(parent_id, learner_id)})
         return bool(result.deleted_count == 1)
 
+    async def page(self, *, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """(parent, learner) pairs in order, after the pair id `after` (sweeps walk them all)."""
+        query: Document = {} if after is None else {"_id": {"$gt": after}}
+        cursor = self._collection.find(query).sort("_id", 1).limit(limit)
+        return [(doc["parentId"], doc["learnerId"]) async for doc in cursor]
+
+    @staticmethod
+    def pair_key(parent_id: str, learner_id: str) -> str:
+        return _pair(parent_id, learner_id)
+
     async def guardians_of(self, learner_ids: Sequence[str]) -> dict[str, set[str]]:
         return await self._by("learnerId", "parentId", learner_ids)
 

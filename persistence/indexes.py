@@ -30,6 +30,7 @@ FREEZE_GRANTS = "freeze_grants"  # _id 'learner|grant id', the idempotency key
 WEEKLY_GOALS = "weekly_goals"  # _id the learner: their goal settings, by week
 NOTIFICATIONS = "notifications"  # _id stable per user and cause (domain.notifications)
 NOTIFICATION_PREFERENCES = "notification_preferences"  # _id the user
+SWEEPS = "notification_sweeps"  # _id the periodic run ('weekly-summary:2026-03-09'), once done
 OUTBOX = "webhook_outbox"  # _id: the message id, derived from its cause
 
 INDEXES: dict[str, list[IndexModel]] = {

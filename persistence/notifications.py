@@ -10,7 +10,7 @@ from pymongo import UpdateOne
 
 from domain.notifications import Channel, Notification, NotificationKind, Preferences
 from persistence.database import Database, Document
-from persistence.indexes import NOTIFICATION_PREFERENCES, NOTIFICATIONS
+from persistence.indexes import NOTIFICATION_PREFERENCES, NOTIFICATIONS, SWEEPS
 from persistence.versioned import Session
 
 
@@ -59,6 +59,7 @@ class NotificationRepository:
     def __init__(self, database: Database) -> None:
         self._collection = database[NOTIFICATIONS]
         self._preferences = database[NOTIFICATION_PREFERENCES]
+        self._sweeps = database[SWEEPS]
 
     async def add(self, notifications: Sequence[Notification], session: Session = None) -> None:
         """Stores each notification once: one already there (the same cause, seen again by a
@@ -101,6 +102,11 @@ class NotificationRepository:
         found = self._collection.find(query).sort([("recordedAt", 1), ("_id", 1)]).limit(limit)
         return [notification_from_document(doc) async for doc in found]
 
+    async def existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` already made (in any inbox)."""
+        cursor = self._collection.find({"_id": {"$in": list(ids)}}, {"_id": 1})
+        return {doc["_id"] async for doc in cursor}
+
     async def find(self, user_id: str, notification_id: str) -> Notification | None:
         doc = await self._collection.find_one({"_id": notification_id, "userId": user_id})
         return None if doc is None else notification_from_document(doc)
@@ -137,6 +143,14 @@ class NotificationRepository:
             doc["_id"]: (doc["sent"], doc["read"])
             async for doc in self._collection.aggregate(pipeline)
         }
+
+    # Sweeps: which periodic notification runs are done ---------------------------------------
+
+    async def sweep_done(self, key: str) -> bool:
+        return await self._sweeps.find_one({"_id": key}) is not None
+
+    async def mark_sweep_done(self, key: str, at: datetime) -> None:
+        await self._sweeps.update_one({"_id": key}, {"$set": {"at": at}}, upsert=True)
 
     # Preferences ---------------------------------------------------------------------------
 

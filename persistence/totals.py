@@ -127,6 +127,17 @@ class TotalsRepository:
             session,
         )
 
+    async def covered_between(
+        self, first: date, last: date, *, after: str | None, limit: int
+    ) -> list[LearnerTotals]:
+        """Totals whose streak last covered a day in [first, last], by learner id after
+        `after`: the learners whose streak may be at risk."""
+        query: Document = {"coveredThrough": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._collection.find(query).sort("_id", 1).limit(limit)
+        return [totals_from_document(doc) async for doc in cursor]
+
     async def find_by_ids(self, learner_ids: Iterable[str]) -> dict[str, LearnerTotals]:
         query = {"_id": {"$in": list(set(learner_ids))}}
         cursor: Any = self._collection.find(query, batch_size=READ_BATCH)
