@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.goals import GoalKind
 from domain.learners import Learner
 from resolvers.demo.catalog import CCP_PATH, SAA_PATH
 
@@ -88,3 +89,10 @@ ADMIN = "demo-admin"
 CLASS = "demo-class"
 CLASS_NAME = "Cloud certifications, evening class"
 CHILDREN = ("demo-ada", "demo-grace")
+# Weekly goals, set by the demo educator when the history starts: (kind, target).
+GOALS = {
+    "demo-ada": (GoalKind.MINUTES, 150),
+    "demo-grace": (GoalKind.ITEMS, 6),
+    "demo-alan": (GoalKind.MINUTES, 240),
+    "demo-katherine": (GoalKind.ITEMS, 10),
+}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from domain.activity import local_time, week_of
 from domain.events import MAX_BATCH, EventDraft, fingerprint
+from domain.goals import WeeklyGoal, with_goal
 from domain.groups import GroupChanges
 from domain.learners import LearnerChanges
 from persistence.repositories import Repositories
@@ -15,7 +18,15 @@ from resolvers.access import Access
 from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
 from resolvers.demo.catalog import CONTENT, SKILLS
 from resolvers.demo.certifications import CERTIFICATIONS
-from resolvers.demo.learners import CHILDREN, CLASS, CLASS_NAME, EDUCATOR, PARENT, PROFILES
+from resolvers.demo.learners import (
+    CHILDREN,
+    CLASS,
+    CLASS_NAME,
+    EDUCATOR,
+    GOALS,
+    PARENT,
+    PROFILES,
+)
 from resolvers.demo.paths import PATHS
 from resolvers.demo.simulator import demo_events
 from resolvers.groups import add_members, link_guardian, upsert_group
@@ -57,6 +68,7 @@ async def seed_demo(
     for profile in PROFILES:
         await upsert_learner(access, repos, LearnerChanges.replacing(profile.learner))
     await _relationships(access, repos, now=now)
+    await _goals(repos, now=now, weeks=weeks)
 
     histories = demo_events(now=now, weeks=weeks, seed=seed)
     await _check_same_story(repos, histories)
@@ -91,6 +103,21 @@ async def _relationships(access: Access, repos: Repositories, *, now: datetime) 
     await upsert_group(access, repos, group, now=now)
     learners = [profile.learner.id for profile in PROFILES]
     await add_members(access, repos, CLASS, learners, now=now)
+
+
+async def _goals(repos: Repositories, *, now: datetime, weeks: int) -> None:
+    """Each demo learner's weekly goal, from the first week of their history on (so the
+    history's weeks meet it or not, and earn the goal points when they do)."""
+    for profile in PROFILES:
+        learner = profile.learner
+        first = week_of(local_time(now, learner.time_zone).day) - timedelta(weeks=weeks)
+        kind, target = GOALS[learner.id]
+        goal = WeeklyGoal(kind, target, first, set_by=EDUCATOR, set_at=now)
+        await repos.goals.update(learner.id, functools.partial(_only, goal))
+
+
+def _only(goal: WeeklyGoal, _: Sequence[WeeklyGoal]) -> tuple[WeeklyGoal, ...]:
+    return with_goal((), goal)
 
 
 async def _check_same_story(repos: Repositories, histories: dict[str, list[EventDraft]]) -> None:
