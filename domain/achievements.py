@@ -149,7 +149,21 @@ def is_met(definition: AchievementDefinition, totals: LearnerTotals) -> bool:
 def newly_met(
     definitions: Iterable[AchievementDefinition], totals: LearnerTotals, unlocked: set[str]
 ) -> list[AchievementDefinition]:
-    return [d for d in definitions if d.key not in unlocked and is_met(d, totals)]
+    """The definitions not yet unlocked that the totals meet. Each measure is taken once for
+    the definitions that share it (a series of thresholds on one rule), since this runs for
+    every event."""
+    measured: dict[tuple[RuleType, str | None, int], float] = {}
+    met = []
+    for definition in definitions:
+        if definition.key in unlocked:
+            continue
+        key = (definition.rule, definition.certification, definition.min_scored)
+        value = measured.get(key)
+        if value is None:
+            value = measured[key] = measure(definition, totals)
+        if value + 1e-9 >= definition.threshold:  # the tolerance of `is_met`
+            met.append(definition)
+    return met
 
 
 def validate_definition(

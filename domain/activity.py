@@ -71,8 +71,16 @@ def local_time(at: datetime, time_zone: str) -> LocalTime:
 
 
 def add_to_rollup(
-    rollup: DailyRollup, event: LearningEvent, item: ContentItem, hour: int
+    rollup: DailyRollup,
+    event: LearningEvent,
+    item: ContentItem,
+    hour: int,
+    *,
+    finished: int = 0,
+    mastered: int = 0,
 ) -> DailyRollup:
+    """The rollup with the event added; `finished` items finished and `mastered` skills
+    mastered by it (the fold knows them, the event alone does not)."""
     difficulty = item.difficulty.value if item.difficulty else UNCATEGORISED
     by_certification = rollup.by_certification
     if item.certification:
@@ -86,8 +94,8 @@ def add_to_rollup(
         by_hour=_added(rollup.by_hour, hour, event),
         by_certification=by_certification,
         sessions=rollup.sessions | {event.session_id} if event.session_id else rollup.sessions,
-        items_finished=rollup.items_finished,
-        mastered=rollup.mastered,
+        items_finished=rollup.items_finished + finished,
+        mastered=rollup.mastered + mastered,
     )
 
 

@@ -150,24 +150,21 @@ class LearnerRecord:
                 rewarded_at=remember_on_item(before.rewarded_at, event.type, event.occurred_at),
             )
         finished = 1 if after.status.is_done and not before.status.is_done else 0
-        self._mark_day(event, when.day)
+        new_day = not contains(self.totals.active_days, when.day)
+        if new_day:
+            self._mark_day(event, when.day)
         mastered = self._practise_skills(credited, item, rules, correct)
+        newly_mastered = max(0, mastered)
 
-        day = add_to_rollup(rollup, credited, item, when.hour)
-        day = replace(
-            day,
-            items_finished=day.items_finished + finished,
-            mastered=day.mastered + max(0, mastered),
+        day = add_to_rollup(
+            rollup, credited, item, when.hour, finished=finished, mastered=newly_mastered
         )
         self.days[when.day] = day
         self.changed_days.add(when.day)
         monday = week_of(when.day)
         week = self.weeks.get(monday) or DailyRollup(learner_id=learner_id, day=monday)
-        week = add_to_rollup(week, credited, item, when.hour)
-        self.weeks[monday] = replace(
-            week,
-            items_finished=week.items_finished + finished,
-            mastered=week.mastered + max(0, mastered),
+        self.weeks[monday] = add_to_rollup(
+            week, credited, item, when.hour, finished=finished, mastered=newly_mastered
         )
         self.changed_weeks.add(monday)
 
@@ -200,7 +197,10 @@ class LearnerRecord:
 
         unlocks = self._unlock(event, rules.achievements, recorded_at)
         earned += sum(unlock.points for unlock in unlocks)
-        self._milestones(event, when.day, points_before, rules)
+        if self.totals.points != points_before:
+            self._points_milestones(event, points_before, rules)
+        if new_day:
+            self._streak_milestones(event, when.day)
         return EventOutcome(
             progress=after,
             unlocks=unlocks,
@@ -233,15 +233,18 @@ class LearnerRecord:
             )
 
     def _engage(self, item: ContentItem, day: DailyRollup) -> None:
+        """The subjects tried (Explorer) and the most skills mastered in a day (Quick Learner)."""
         totals = self.totals
-        tried = totals.subjects_tried
-        if item.category and item.category not in tried:
-            tried = tried | {item.category}
-        self.totals = replace(
-            totals,
-            subjects_tried=tried,
-            best_mastery_day=max(totals.best_mastery_day, day.mastered),
-        )
+        category = item.category
+        new_subject = bool(category) and category not in totals.subjects_tried
+        if new_subject or day.mastered > totals.best_mastery_day:
+            self.totals = replace(
+                totals,
+                subjects_tried=totals.subjects_tried | {category}
+                if new_subject and category
+                else totals.subjects_tried,
+                best_mastery_day=max(totals.best_mastery_day, day.mastered),
+            )
 
     def _streak_points(
         self, event: LearningEvent, day: date, recorded_at: datetime, amount: int
@@ -301,12 +304,11 @@ class LearnerRecord:
             self.totals = replace(totals, perfect_weeks=weeks)
         return earned
 
-    def _milestones(
-        self, event: LearningEvent, day: date, points_before: int, rules: Rules
-    ) -> None:
-        totals = self.totals
+    def _points_milestones(self, event: LearningEvent, points_before: int, rules: Rules) -> None:
+        """A new level, and round totals of points, reached by this event."""
+        points = self.totals.points
         level_before = level_for(points_before, rules.levels)
-        level_after = level_for(totals.points, rules.levels)
+        level_after = level_for(points, rules.levels)
         if level_after.number > level_before.number:
             self._notice(
                 f"level:{level_after.number}",
@@ -314,9 +316,9 @@ class LearnerRecord:
                 f"Level up: {level_after.name}",
                 f"You reached level {level_after.number}, {level_after.name}.",
                 event.occurred_at,
-                {"level": level_after.number, "name": level_after.name, "points": totals.points},
+                {"level": level_after.number, "name": level_after.name, "points": points},
             )
-        for mark in crossed(points_before, totals.points, POINTS_MILESTONES):
+        for mark in crossed(points_before, points, POINTS_MILESTONES):
             self._notice(
                 f"points:{mark}",
                 NotificationKind.MILESTONE,
@@ -325,26 +327,24 @@ class LearnerRecord:
                 event.occurred_at,
                 {"milestone": "points", "value": mark},
             )
-        chain = next(
-            (
-                run
-                for run in merged(totals.active_days, totals.frozen_days)
-                if run[0] <= day <= run[1]
-            ),
-            None,
-        )
-        if chain is not None:
-            length = active_within(totals.active_days, *chain)
-            for mark in STREAK_MILESTONES:
-                if length == mark:
-                    self._notice(
-                        f"streak:{mark}:{chain[0].isoformat()}",
-                        NotificationKind.MILESTONE,
-                        f"{mark}-day streak",
-                        f"You have studied {mark} days in a row.",
-                        event.occurred_at,
-                        {"milestone": "streak", "value": mark},
-                    )
+
+    def _streak_milestones(self, event: LearningEvent, day: date) -> None:
+        """A streak length worth a word, reached by the day this event made active."""
+        totals = self.totals
+        chains = merged(totals.active_days, totals.frozen_days)
+        chain = next((run for run in chains if run[0] <= day <= run[1]), None)
+        if chain is None:
+            return
+        length = active_within(totals.active_days, *chain)
+        if length in STREAK_MILESTONES:
+            self._notice(
+                f"streak:{length}:{chain[0].isoformat()}",
+                NotificationKind.MILESTONE,
+                f"{length}-day streak",
+                f"You have studied {length} days in a row.",
+                event.occurred_at,
+                {"milestone": "streak", "value": length},
+            )
 
     def _notice(
         self,
