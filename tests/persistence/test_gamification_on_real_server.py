@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from domain.events import EventType
+from domain.points import STREAK_DAY_POINTS
 from resolvers.gamification import award_points, follow_unlocks
 from tests.factories import NOW, admin, content_item, draft, skill
 from tests.persistence.conftest import RealServer
@@ -44,8 +45,8 @@ async def test_concurrent_events_crossing_a_threshold_unlock_it_once(real: RealS
     assert sorted(u.seq for u in stored) == list(range(1, len(stored) + 1))
     totals = (await real.repositories.totals.find_by_ids(["ada"]))["ada"]
     assert totals.points == await ledger_total(real, "ada")
-    # 12 completions at 10 points, plus the unlocks' points.
-    assert totals.points == 120 + sum(u.points for u in stored)
+    # 12 completions at 10 points, the day's streak points, plus the unlocks' points.
+    assert totals.points == 120 + STREAK_DAY_POINTS + sum(u.points for u in stored)
 
 
 async def test_a_failed_unit_credits_neither_unlock_nor_points(
