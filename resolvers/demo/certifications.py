@@ -6,6 +6,7 @@ skills, which CCP items also practise (`ec2`, `s3`, `iam` appear in both tracks)
 
 from __future__ import annotations
 
+from domain.achievements import AchievementDefinition, RuleType
 from domain.certifications import Certification, CertificationLevel, ExamDomain, StudyHours
 from resolvers.demo.catalog import CCP, SAA, SKILLS
 
@@ -77,5 +78,40 @@ CERTIFICATIONS: tuple[Certification, ...] = (
         exam_items=50,
         exam_minutes=90,
         study_hours=StudyHours(20, 40),
+    ),
+)
+
+
+# Achievements scoped to a certification: they measure that certification's items and domains.
+ACHIEVEMENTS: tuple[AchievementDefinition, ...] = (
+    AchievementDefinition(
+        key="saa-domain-master",
+        title="SAA Domain Master",
+        description="Mastered every skill of an SAA exam domain",
+        icon="🏗️",
+        points=150,
+        rule=RuleType.SUBJECTS_MASTERED,
+        threshold=1,
+        certification=SAA,
+    ),
+    AchievementDefinition(
+        key="saa-finisher",
+        title="SAA Finisher",
+        description="Completed 20 SAA items",
+        icon="🎓",
+        points=200,
+        rule=RuleType.COMPLETIONS,
+        threshold=20,
+        certification=SAA,
+    ),
+    AchievementDefinition(
+        key="ccp-first-steps",
+        title="Cloud Practitioner: First Steps",
+        description="Recorded a first Cloud Practitioner activity",
+        icon="☁️",
+        points=10,
+        rule=RuleType.FIRST_EVENT,
+        threshold=1,
+        certification=CCP,
     ),
 )

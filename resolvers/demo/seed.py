@@ -17,7 +17,7 @@ from persistence.repositories import Repositories
 from resolvers.access import Access
 from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
 from resolvers.demo.catalog import CONTENT, SKILLS
-from resolvers.demo.certifications import CERTIFICATIONS
+from resolvers.demo.certifications import ACHIEVEMENTS, CERTIFICATIONS
 from resolvers.demo.learners import (
     CHILDREN,
     CLASS,
@@ -29,6 +29,7 @@ from resolvers.demo.learners import (
 )
 from resolvers.demo.paths import PATHS
 from resolvers.demo.simulator import demo_events
+from resolvers.gamification import upsert_achievement
 from resolvers.groups import add_members, link_guardian, upsert_group
 from resolvers.learners import upsert_learner
 from resolvers.paths import upsert_paths
@@ -63,6 +64,8 @@ async def seed_demo(
     for items in _chunks(CONTENT, MAX_UPSERT):
         await upsert_content(access, repos, items)
     await upsert_certifications(access, repos, CERTIFICATIONS)
+    for definition in ACHIEVEMENTS:
+        await upsert_achievement(access, repos, definition)
     await upsert_paths(access, repos, PATHS)
     # Before the events: a learner first seen through an event would get UTC days.
     for profile in PROFILES:
