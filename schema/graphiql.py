@@ -49,7 +49,10 @@ __SCRIPTS__
 # demo-parent, demo-educator, demo-admin); others come from
 #   python main.py token --subject ID --role ROLE
 # Without one, only the docs and __typename answer. Then try
-#   { viewer { userId roles children { learnerId } } }
+#   { viewer { userId roles unreadNotificationCount } }
+# as demo-parent:  { parentDashboard { children {
+#   learner { displayName } minutes goal { met percent } } } }
+# and, live:  subscription { notificationReceived { title } }
 {
   __typename
 }
