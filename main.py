@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket
 from domain.access import Role
 from domain.errors import InvalidInput
 from domain.guard import DEFAULT_GUARD, GuardSettings
+from domain.leaderboards import DEFAULT_MODE, DEFAULT_SIZE, MAX_SIZE, Privacy
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
 from domain.mastery import DEFAULT_ANSWER_WINDOW
 from domain.risk import RiskSettings
@@ -51,7 +52,8 @@ from resolvers.demo.learners import ADMIN as DEMO_ADMIN
 from resolvers.demo.learners import EDUCATOR as DEMO_EDUCATOR
 from resolvers.demo.learners import PARENT as DEMO_PARENT
 from resolvers.gamification import GamificationSettings, install_default_achievements
-from resolvers.maintenance import backfill_weekly_rollups
+from resolvers.leaderboards import LeaderboardSettings
+from resolvers.maintenance import backfill_leaderboards, backfill_weekly_rollups
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from schema import build_schema
@@ -188,6 +190,15 @@ class Settings(BaseSettings):
     at_risk_readiness_below: float = Field(default=DEFAULT_RISK.readiness_below, ge=0, le=100)
     at_risk_exam_within_days: int = Field(default=DEFAULT_RISK.exam_within_days, ge=0)
     transaction_deadline_seconds: float = Field(default=30.0, gt=0)
+    # Leaderboards (README: "Leaderboards").
+    leaderboard_size: int = Field(
+        default=DEFAULT_SIZE, ge=1, le=MAX_SIZE, description="The top list's default length."
+    )
+    leaderboard_mode: Privacy = Field(
+        default=DEFAULT_MODE,
+        description="The overall board's privacy mode, and a group's without its own: "
+        "full_name, anonymous, rank_only or hidden.",
+    )
 
     @field_validator("jwt_secret", "jwks_url", "jwt_issuer", "jwt_audience", mode="before")
     @classmethod
@@ -200,6 +211,11 @@ class Settings(BaseSettings):
         if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes long")
         return value
+
+    @field_validator("leaderboard_mode", mode="before")
+    @classmethod
+    def _mode_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("levels")
     @classmethod
@@ -268,6 +284,10 @@ class Settings(BaseSettings):
         )
 
     @property
+    def leaderboards(self) -> LeaderboardSettings:
+        return LeaderboardSettings(size=self.leaderboard_size, mode=self.leaderboard_mode)
+
+    @property
     def gamification(self) -> GamificationSettings:
         return GamificationSettings(
             at_risk_hour=self.streak_at_risk_hour, levels=parse_levels(self.levels)
@@ -328,6 +348,7 @@ def build_services(database: Database, settings: Settings) -> Services:
         clock=utc_now,
         gamification=settings.gamification,
         risk=settings.risk,
+        leaderboards=settings.leaderboards,
     )
 
 
@@ -360,6 +381,9 @@ def create_app(
             services = build_services(database, settings)
             await install_default_achievements(services.repositories)
             await backfill_weekly_rollups(services.repositories)
+            await backfill_leaderboards(
+                services.repositories, services.transactions, now=services.clock()
+            )
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)
             if seed_if_empty and await services.repositories.content.is_empty():

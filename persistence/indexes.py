@@ -26,6 +26,9 @@ PATHS = "learning_paths"  # read whole: a catalog holds a few dozen
 GROUPS = "groups"
 MEMBERSHIPS = "group_members"  # _id 'group|learner'
 GUARDIANSHIPS = "guardianships"  # _id 'parent|learner'
+LEADERBOARD = "leaderboard_entries"  # _id 'learner|period': a learner's points in a period
+LEADERBOARD_COUNTS = "leaderboard_counts"  # _id 'board|period|shard': points histograms
+MAINTENANCE = "maintenance"  # _id: the name of a one-off task done (read by _id only)
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -71,6 +74,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("learnerId", ASCENDING)], name="by_learner"),
         IndexModel([("parentId", ASCENDING), ("learnerId", ASCENDING)], name="by_parent"),
     ],
+    # A board is a range of `by_board`: `boards` holds '*' (overall) and the learner's groups
+    # while they are listed, and `key` orders a board (most points first, then learner id).
+    # Membership and privacy changes find a learner's entries through `by_learner`.
+    LEADERBOARD: [
+        IndexModel(
+            [("period", ASCENDING), ("boards", ASCENDING), ("key", ASCENDING)], name="by_board"
+        ),
+        IndexModel([("learnerId", ASCENDING)], name="by_learner"),
+    ],
+    # Dropping a deleted group's boards.
+    LEADERBOARD_COUNTS: [IndexModel([("board", ASCENDING)], name="by_board")],
 }
 
 

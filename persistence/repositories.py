@@ -12,6 +12,7 @@ from persistence.database import Database
 from persistence.events import EventRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
 from persistence.indexes import WEEKLY, WEEKLY_BREAKDOWNS
+from persistence.leaderboards import LeaderboardRepository
 from persistence.learners import LearnerRepository
 from persistence.paths import PathRepository
 from persistence.progress import ProgressRepository
@@ -38,6 +39,7 @@ class Repositories:
     points: PointsRepository
     groups: GroupRepository
     guardianships: GuardianshipRepository
+    leaderboards: LeaderboardRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -59,4 +61,5 @@ class Repositories:
             points=PointsRepository(database),
             groups=GroupRepository(database),
             guardianships=GuardianshipRepository(database),
+            leaderboards=LeaderboardRepository(database),
         )

@@ -167,6 +167,7 @@ class UnitOfWork:
         await self.totals.flush()
         await repos.unlocks.insert_many(self._unlocks, session)
         await repos.points.append(self._points, session)
+        await repos.leaderboards.record(self._points, session)
         self._events.clear()
         self._new_learners.clear()
         self._unlocks.clear()

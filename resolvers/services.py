@@ -12,6 +12,7 @@ from persistence.loaders import Loaders
 from persistence.repositories import Repositories
 from persistence.transactions import TransactionRunner
 from resolvers.gamification import GamificationSettings
+from resolvers.leaderboards import LeaderboardSettings
 from resolvers.recording import Recorder
 
 Clock = Callable[[], datetime]
@@ -31,6 +32,7 @@ class Services:
     clock: Clock = utc_now
     gamification: GamificationSettings = field(default_factory=GamificationSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
+    leaderboards: LeaderboardSettings = field(default_factory=LeaderboardSettings)
 
     @property
     def transactions(self) -> TransactionRunner:
