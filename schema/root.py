@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import date
 
 import strawberry
 
 from domain.errors import DomainError, InvalidInput
+from domain.leaderboards import DEFAULT_AROUND
 from domain.levels import level_for
 from resolvers import catalog, gamification, groups, learners, readiness, reading, recording
 from resolvers import paths as path_use_cases
@@ -32,6 +34,7 @@ from schema.groups import (
     Viewer,
     groups_connection,
 )
+from schema.leaderboards import Leaderboard, LeaderboardPeriod, leaderboard
 from schema.learners import Learner, LearnerInput
 from schema.nodes import Node, from_global_id
 from schema.paths import LearningPath, LearningPathInput
@@ -116,6 +119,26 @@ class Query:
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Group]:
         return await groups_connection(info, first=first, after=after)
+
+    @strawberry.field(
+        description="A leaderboard as the viewer may see it: the overall one, or a group's "
+        "(`groupId`); this week's, another week's (any day of it) or all time; its top `first` "
+        "rows (1-100, default CAIRN_LEADERBOARD_SIZE) and the viewer's row with `around` rows "
+        "either side (0-10). Learners read the overall board and their groups', educators "
+        "their groups' (with every name), admins and services all; null for an unknown group."
+    )
+    async def leaderboard(
+        self,
+        info: Info,
+        period: LeaderboardPeriod = LeaderboardPeriod.WEEK,  # type: ignore[valid-type]
+        group_id: str | None = None,
+        week: date | None = None,
+        first: int | None = None,
+        around: int = DEFAULT_AROUND,
+    ) -> Leaderboard | None:
+        return await leaderboard(
+            info, period=period, group_id=group_id, week=week, first=first, around=around
+        )
 
     @strawberry.field(description="The catalog's learning paths, by id.")
     async def learning_paths(self, info: Info) -> list[LearningPath]:
@@ -230,10 +253,15 @@ class Mutation:
         )
         return AchievementDefinition.from_domain(saved)
 
-    @strawberry.mutation(description="Creates or updates a learner (admins).")
+    @strawberry.mutation(
+        description="Creates or updates a learner (admins); a learner may set their own "
+        "leaderboardVisibility."
+    )
     async def upsert_learner(self, info: Info, input: LearnerInput) -> Learner:
         ctx = info.context
-        saved = await learners.upsert_learner(ctx.access, ctx.repositories, input.to_domain())
+        saved = await learners.upsert_learner(
+            ctx.access, ctx.repositories, input.to_domain(), runner=ctx.services.transactions
+        )
         return Learner.from_domain(saved)
 
     @strawberry.mutation(description="Creates or replaces content items (admins); all or nothing.")
@@ -272,7 +300,9 @@ class Mutation:
         )
         return [Certification.from_domain(c) for c in saved]
 
-    @strawberry.mutation(description="Creates a group or changes its name or educators (admins).")
+    @strawberry.mutation(
+        description="Creates a group or changes its name, educators or leaderboard mode (admins)."
+    )
     async def upsert_group(self, info: Info, input: GroupInput) -> Group:
         ctx = info.context
         saved = await groups.upsert_group(
@@ -294,7 +324,12 @@ class Mutation:
     ) -> GroupMembersPayload:
         ctx = info.context
         change = await groups.add_members(
-            ctx.access, ctx.repositories, group_id, learner_ids, now=ctx.now()
+            ctx.access,
+            ctx.repositories,
+            group_id,
+            learner_ids,
+            now=ctx.now(),
+            runner=ctx.services.transactions,
         )
         return GroupMembersPayload.from_domain(change)
 
@@ -305,7 +340,9 @@ class Mutation:
         self, info: Info, group_id: str, learner_ids: list[str]
     ) -> GroupMembersPayload:
         ctx = info.context
-        change = await groups.remove_members(ctx.access, ctx.repositories, group_id, learner_ids)
+        change = await groups.remove_members(
+            ctx.access, ctx.repositories, group_id, learner_ids, runner=ctx.services.transactions
+        )
         return GroupMembersPayload.from_domain(change)
 
     @strawberry.mutation(description="Makes a parent a guardian of a learner (admins).")
