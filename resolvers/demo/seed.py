@@ -15,7 +15,15 @@ from resolvers.access import Access
 from resolvers.catalog import MAX_UPSERT, upsert_content, upsert_skills
 from resolvers.demo.catalog import CONTENT, SKILLS
 from resolvers.demo.certifications import CERTIFICATIONS
-from resolvers.demo.learners import CHILDREN, CLASS, CLASS_NAME, EDUCATOR, PARENT, PROFILES
+from resolvers.demo.learners import (
+    CHILDREN,
+    CLASS,
+    CLASS_LEADERBOARD,
+    CLASS_NAME,
+    EDUCATOR,
+    PARENT,
+    PROFILES,
+)
 from resolvers.demo.paths import PATHS
 from resolvers.demo.simulator import demo_events
 from resolvers.groups import add_members, link_guardian, upsert_group
@@ -84,10 +92,16 @@ async def seed_demo(
 
 
 async def _relationships(access: Access, repos: Repositories, *, now: datetime) -> None:
-    """The demo parent's children and the demo educator's class of all four learners."""
+    """The demo parent's children and the demo educator's class of all four learners, whose
+    leaderboards show names."""
     for child in CHILDREN:
         await link_guardian(access, repos, PARENT, child, now=now)
-    group = GroupChanges(CLASS, name=CLASS_NAME, educator_ids=frozenset({EDUCATOR}))
+    group = GroupChanges(
+        CLASS,
+        name=CLASS_NAME,
+        educator_ids=frozenset({EDUCATOR}),
+        leaderboard_mode=CLASS_LEADERBOARD,
+    )
     await upsert_group(access, repos, group, now=now)
     learners = [profile.learner.id for profile in PROFILES]
     await add_members(access, repos, CLASS, learners, now=now)
