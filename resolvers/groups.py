@@ -117,7 +117,7 @@ async def _all_members(repos: Repositories, group_id: str) -> list[str]:
             return ids
 
 
-_MEMBER_CHUNK = 1_000
+_MEMBER_CHUNK = 10_000
 
 
 async def add_members(
