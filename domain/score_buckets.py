@@ -150,23 +150,6 @@ class Histogram:
                 return block
         return None
 
-    def blocks_around(self, points: int, n: int) -> set[int]:
-        """The blocks whose cells a read of the `n` learners either side of one with `points`
-        needs: theirs, and where `n` more learners are reached each way."""
-        own = block_of(points)
-        needed = {own}
-        for ordered in (
-            sorted(b for b in self.blocks if b > own),
-            sorted((b for b in self.blocks if b < own), reverse=True),
-        ):
-            seen = 0
-            for block in ordered:
-                if seen >= n:
-                    break
-                seen += self.blocks[block]
-                needed.add(block)
-        return needed
-
 
 def top_end(runs: Sequence[Run], n: int) -> int:
     """The index of the run where the top `n` end (the last run when the board holds fewer)."""

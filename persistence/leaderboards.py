@@ -66,6 +66,7 @@ ALL_TIME = "all"
 OVERALL = "*"
 _KEY_TOP = 10**15 - 1
 _BUILT = "leaderboards"
+_READ_ATTEMPTS = 3
 
 Tags = tuple[list[str], bool]  # a learner's groups, and whether they are listed
 Change = tuple[Document | None, Document]  # an entry as read (None: new) and as it becomes
@@ -312,7 +313,21 @@ class LeaderboardRepository:
         self, board: Board, *, first: int, around: int, learner_id: str | None
     ) -> BoardReading:
         """The board's size, its top `first` rows, and the learner's row with up to `around`
-        rows either side (when the learner is on the board)."""
+        rows either side (when the learner is on the board).
+
+        The reads are not one snapshot: a write landing between them can leave the counts and
+        the learner's entry out of step (the learner's cell not yet counted). The read is then
+        made again; should writes keep landing, the learner's stretch is left out."""
+        for _ in range(_READ_ATTEMPTS - 1):
+            try:
+                return await self._read(board, first=first, around=around, learner_id=learner_id)
+            except LookupError:
+                continue
+        return await self._read(board, first=first, around=0, learner_id=None)
+
+    async def _read(
+        self, board: Board, *, first: int, around: int, learner_id: str | None
+    ) -> BoardReading:
         period, scope = period_of(board), scope_of(board)
         histogram = await self.histogram(board)
         mine = await self._on_board(learner_id, period, scope)

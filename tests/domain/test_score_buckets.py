@@ -105,14 +105,6 @@ def test_top_end_is_the_run_where_the_count_reaches_n() -> None:
     assert top_end(runs, 100) == 2
 
 
-def test_the_blocks_around_a_learner_reach_n_either_way() -> None:
-    histogram = Histogram(blocks={50: 1, 40: 1, 30: 5, 20: 1, 10: 9, 0: 1})
-
-    assert histogram.blocks_around(35, 0) == {30}
-    assert histogram.blocks_around(35, 2) == {50, 40, 30, 20, 10}
-    assert histogram.blocks_around(55, 1) == {50, 40}
-
-
 RUNS = [Run(9, 9, 0, 2), Run(9, 9, 3, 2), Run(8, 8, 1, 5), Run(7, 0, None, 9)]
 
 

@@ -22,6 +22,7 @@ from domain.leaderboards import (
 )
 from domain.learners import LearnerChanges
 from domain.points import PointsEntry, PointsSource
+from domain.score_buckets import Histogram
 from persistence.indexes import INDEXES, LEADERBOARD, LEADERBOARD_COUNTS, POINTS
 from persistence.leaderboards import BoardReading
 from persistence.transactions import TransactionRunner
@@ -325,3 +326,40 @@ async def test_a_read_of_a_large_board_reads_about_the_rows_asked_for(
     assert sum(in_ranges) < 60  # of 2,000: the rows asked for and the rest of their cells
     plan = await real.database[LEADERBOARD].find(ranges[-1]).explain()
     assert "IXSCAN" in str(plan)
+
+
+async def test_a_read_meeting_counts_out_of_step_with_the_entry_reads_again(
+    real: RealServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_points(real, {"ada": 30, "bob": 20})
+    leaderboards = real.repositories.leaderboards
+    original = leaderboards.histogram
+    calls = 0
+
+    async def stale_once(board: Board) -> Histogram:
+        nonlocal calls
+        calls += 1
+        found = await original(board)
+        return Histogram() if calls == 1 else found  # as if read before ada's first points
+
+    monkeypatch.setattr(leaderboards, "histogram", stale_once)
+
+    reading = await read(real, ALL, "ada")
+
+    assert names(reading.near) == [("ada", 30, 1), ("bob", 20, 2)]
+    assert calls == 2
+
+
+async def test_a_read_that_keeps_meeting_writes_leaves_the_learners_stretch_out(
+    real: RealServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_points(real, {"ada": 30})
+
+    async def always_stale(board: Board) -> Histogram:
+        return Histogram()
+
+    monkeypatch.setattr(real.repositories.leaderboards, "histogram", always_stale)
+
+    reading = await read(real, ALL, "ada")
+
+    assert (reading.size, reading.near) == (0, None)
