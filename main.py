@@ -34,6 +34,7 @@ from starlette.websockets import WebSocket
 from domain.access import Role
 from domain.errors import InvalidInput
 from domain.guard import DEFAULT_GUARD, GuardSettings
+from domain.leaderboards import DEFAULT_MODE, DEFAULT_SIZE, MAX_SIZE, Privacy
 from domain.levels import DEFAULT_LEVELS, LevelBand, check_levels
 from domain.mastery import DEFAULT_ANSWER_WINDOW
 from domain.points import STREAK_DAY_POINTS
@@ -54,7 +55,8 @@ from resolvers.demo.learners import ADMIN as DEMO_ADMIN
 from resolvers.demo.learners import EDUCATOR as DEMO_EDUCATOR
 from resolvers.demo.learners import PARENT as DEMO_PARENT
 from resolvers.gamification import GamificationSettings, install_default_achievements
-from resolvers.maintenance import backfill_weekly_rollups
+from resolvers.leaderboards import LeaderboardSettings
+from resolvers.maintenance import backfill_leaderboards, backfill_weekly_rollups
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from resolvers.sweeps import NotificationSweep
@@ -210,6 +212,15 @@ class Settings(BaseSettings):
     notification_sweep_seconds: float = Field(
         default=300.0, ge=0, description="How often the sweep runs; 0 turns it off."
     )
+    # Leaderboards (README: "Leaderboards").
+    leaderboard_size: int = Field(
+        default=DEFAULT_SIZE, ge=1, le=MAX_SIZE, description="The top list's default length."
+    )
+    leaderboard_mode: Privacy = Field(
+        default=DEFAULT_MODE,
+        description="The overall board's privacy mode, and a group's without its own: "
+        "full_name, anonymous, rank_only or hidden.",
+    )
 
     @field_validator(
         "jwt_secret",
@@ -241,6 +252,11 @@ class Settings(BaseSettings):
                 raise ValueError("must be an http:// or https:// URL with a host")
             return value.strip()
         return value
+
+    @field_validator("leaderboard_mode", mode="before")
+    @classmethod
+    def _mode_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("levels")
     @classmethod
@@ -334,6 +350,10 @@ class Settings(BaseSettings):
         )
 
     @property
+    def leaderboards(self) -> LeaderboardSettings:
+        return LeaderboardSettings(size=self.leaderboard_size, mode=self.leaderboard_mode)
+
+    @property
     def gamification(self) -> GamificationSettings:
         return GamificationSettings(
             at_risk_hour=self.streak_at_risk_hour, levels=parse_levels(self.levels)
@@ -400,6 +420,7 @@ def build_services(database: Database, settings: Settings) -> Services:
         gamification=settings.gamification,
         risk=settings.risk,
         outbox=outbox,
+        leaderboards=settings.leaderboards,
     )
 
 
@@ -432,6 +453,9 @@ def create_app(
             services = build_services(database, settings)
             await install_default_achievements(services.repositories)
             await backfill_weekly_rollups(services.repositories)
+            await backfill_leaderboards(
+                services.repositories, services.transactions, now=services.clock()
+            )
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)
             dispatcher = services.outbox.dispatcher

@@ -8,6 +8,8 @@ groups), looked up by the use cases, and say yes or no.
 - A parent reads the data of the learners they are a guardian of.
 - An educator reads the data of the members of the groups they teach, and awards them points.
 - A service (a trusted backend) records events for any learner and reads everything.
+- Leaderboards: learners read the overall board and those of their groups, educators those of
+  the groups they teach (and oversee them: every name shown), admins and services all of them.
 - An admin reads and changes everything.
 - Any authenticated viewer reads the catalog; changing it is for admins.
 """
@@ -146,3 +148,24 @@ def may_read_group(viewer: Viewer, educator_ids: frozenset[str], *, member: bool
 def may_read_members(viewer: Viewer, educator_ids: frozenset[str]) -> bool:
     """Who is in a group: those who read everything and its educators, not its members."""
     return viewer.reads_everything or may_manage_members(viewer, educator_ids)
+
+
+def may_read_board(viewer: Viewer, educator_ids: frozenset[str] | None, *, member: bool) -> bool:
+    """A leaderboard: the overall one (`educator_ids` None) for learners, admins and services;
+    a group's for its learners, its educators, admins and services."""
+    if educator_ids is None:
+        return viewer.reads_everything or viewer.has(Role.LEARNER)
+    return may_read_group(viewer, educator_ids, member=member)
+
+
+def oversees_board(viewer: Viewer, educator_ids: frozenset[str] | None) -> bool:
+    """Whether the viewer sees a board's learners by name whatever their privacy: admins and
+    services on every board, educators on their groups' boards."""
+    if viewer.reads_everything:
+        return True
+    return educator_ids is not None and may_manage_members(viewer, educator_ids)
+
+
+def may_change_learner(viewer: Viewer, learner_id: str, *, only_leaderboard: bool) -> bool:
+    """Changing a learner's profile: admins; a learner their own leaderboard visibility."""
+    return viewer.has(Role.ADMIN) or (only_leaderboard and is_self(viewer, learner_id))

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from domain.catalog import check_id, check_text
 from domain.errors import InvalidInput
+from domain.leaderboards import Privacy
 
 MAX_EDUCATORS = 50
 MAX_MEMBERS_PER_CHANGE = 1_000
@@ -23,6 +24,7 @@ class Group:
     name: str
     educator_ids: frozenset[str] = frozenset()
     created_at: datetime | None = None
+    leaderboard_mode: Privacy | None = None  # None: the overall board's mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,8 @@ class GroupChanges:
     id: str
     name: str | None = None
     educator_ids: frozenset[str] | None = None
+    leaderboard_mode: Privacy | None = None
+    clear_leaderboard_mode: bool = False  # back to the overall board's mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +67,15 @@ def validate_group_changes(changes: GroupChanges, field_prefix: str = "input") -
             )
         for educator_id in educators:
             check_id(educator_id, f"{field_prefix}.educatorIds")
-    return GroupChanges(id=changes.id, name=name, educator_ids=educators)
+    if changes.leaderboard_mode is not None and changes.clear_leaderboard_mode:
+        raise InvalidInput(f"{field_prefix}.leaderboardMode", "give a mode or clear it, not both")
+    return GroupChanges(
+        id=changes.id,
+        name=name,
+        educator_ids=educators,
+        leaderboard_mode=changes.leaderboard_mode,
+        clear_leaderboard_mode=changes.clear_leaderboard_mode,
+    )
 
 
 def check_member_ids(ids: Sequence[str], field_name: str) -> list[str]:

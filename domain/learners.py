@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from domain.catalog import check_id, check_text
 from domain.errors import InvalidInput
+from domain.leaderboards import DEFAULT_VISIBILITY, Privacy
 
 DEFAULT_TIME_ZONE = "UTC"
 
@@ -16,6 +17,8 @@ class Learner:
     id: str
     display_name: str | None = None
     time_zone: str = DEFAULT_TIME_ZONE
+    # How the learner appears on leaderboards (domain.leaderboards): at most this open.
+    leaderboard_visibility: Privacy = DEFAULT_VISIBILITY
 
 
 def check_time_zone(value: str, field_name: str) -> str:
@@ -32,6 +35,7 @@ def validate_learner(learner: Learner, field_prefix: str) -> Learner:
         id=learner.id,
         display_name=None if name is None else check_text(name, f"{field_prefix}.displayName"),
         time_zone=check_time_zone(learner.time_zone, f"{field_prefix}.timeZone"),
+        leaderboard_visibility=learner.leaderboard_visibility,
     )
 
 
@@ -47,6 +51,7 @@ class LearnerChanges:
     display_name: str | None = None
     time_zone: str | None = None
     clear_display_name: bool = False
+    leaderboard_visibility: Privacy | None = None
 
     @classmethod
     def replacing(cls, learner: Learner) -> LearnerChanges:
@@ -56,6 +61,18 @@ class LearnerChanges:
             display_name=learner.display_name,
             time_zone=learner.time_zone,
             clear_display_name=learner.display_name is None,
+            leaderboard_visibility=learner.leaderboard_visibility,
+        )
+
+    @property
+    def only_leaderboard_visibility(self) -> bool:
+        """Whether the change sets the learner's leaderboard visibility and nothing else: what
+        a learner may do for themselves."""
+        return (
+            self.leaderboard_visibility is not None
+            and self.display_name is None
+            and self.time_zone is None
+            and not self.clear_display_name
         )
 
 
@@ -69,6 +86,7 @@ def validate_changes(changes: LearnerChanges, field_prefix: str) -> LearnerChang
         display_name=None if name is None else check_text(name, f"{field_prefix}.displayName"),
         time_zone=None if zone is None else check_time_zone(zone, f"{field_prefix}.timeZone"),
         clear_display_name=changes.clear_display_name,
+        leaderboard_visibility=changes.leaderboard_visibility,
     )
 
 

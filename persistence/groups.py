@@ -15,6 +15,7 @@ from typing import Any
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.groups import Group, GroupChanges, Guardianship, Membership
+from domain.leaderboards import Privacy
 from persistence.database import READ_BATCH, Database, Document
 from persistence.indexes import GROUPS, GUARDIANSHIPS, MEMBERSHIPS
 
@@ -29,6 +30,7 @@ def group_from_document(doc: Document) -> Group:
         name=doc["name"],
         educator_ids=frozenset(doc.get("educatorIds", ())),
         created_at=doc.get("createdAt"),
+        leaderboard_mode=Privacy(mode) if (mode := doc.get("leaderboardMode")) else None,
     )
 
 
@@ -75,6 +77,9 @@ class GroupRepository:
             sets["name"] = changes.name
         if changes.educator_ids is not None:
             sets["educatorIds"] = sorted(changes.educator_ids)
+        if changes.leaderboard_mode is not None or changes.clear_leaderboard_mode:
+            mode = changes.leaderboard_mode
+            sets["leaderboardMode"] = None if mode is None else mode.value
         update: Document = {"$setOnInsert": {"createdAt": now}}
         if "educatorIds" not in sets:
             update["$setOnInsert"]["educatorIds"] = []

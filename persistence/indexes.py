@@ -32,6 +32,9 @@ NOTIFICATIONS = "notifications"  # _id stable per user and cause (domain.notific
 NOTIFICATION_PREFERENCES = "notification_preferences"  # _id the user
 SWEEPS = "notification_sweeps"  # _id the periodic run ('weekly-summary:2026-03-09'), once done
 OUTBOX = "webhook_outbox"  # _id: the message id, derived from its cause
+LEADERBOARD = "leaderboard_entries"  # _id 'learner|period': a learner's points in a period
+LEADERBOARD_COUNTS = "leaderboard_counts"  # _id 'board|period|shard': points histograms
+MAINTENANCE = "maintenance"  # _id: the name of a one-off task done (read by _id only)
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -90,6 +93,17 @@ INDEXES: dict[str, list[IndexModel]] = {
     # The dispatcher claims pending messages by due time (a lease is a due time in the future);
     # counts and the purge of delivered messages go by status.
     OUTBOX: [IndexModel([("status", ASCENDING), ("nextAt", ASCENDING)], name="by_due")],
+    # A board is a range of `by_board`: `boards` holds '*' (overall) and the learner's groups
+    # while they are listed, and `key` orders a board (most points first, then learner id).
+    # Membership and privacy changes find a learner's entries through `by_learner`.
+    LEADERBOARD: [
+        IndexModel(
+            [("period", ASCENDING), ("boards", ASCENDING), ("key", ASCENDING)], name="by_board"
+        ),
+        IndexModel([("learnerId", ASCENDING)], name="by_learner"),
+    ],
+    # Dropping a deleted group's boards.
+    LEADERBOARD_COUNTS: [IndexModel([("board", ASCENDING)], name="by_board")],
 }
 
 

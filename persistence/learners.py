@@ -7,6 +7,7 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 
+from domain.leaderboards import DEFAULT_VISIBILITY, Privacy
 from domain.learners import DEFAULT_TIME_ZONE, Learner, LearnerChanges
 from persistence.database import READ_BATCH, Database, Document
 from persistence.indexes import LEARNERS
@@ -17,6 +18,7 @@ def learner_from_document(doc: Document) -> Learner:
         id=doc["_id"],
         display_name=doc.get("displayName"),
         time_zone=doc.get("timeZone", DEFAULT_TIME_ZONE),
+        leaderboard_visibility=Privacy(doc.get("leaderboardVisibility", DEFAULT_VISIBILITY)),
     )
 
 
@@ -36,6 +38,8 @@ class LearnerRepository:
             sets["displayName"] = changes.display_name
         if changes.time_zone is not None:
             sets["timeZone"] = changes.time_zone
+        if changes.leaderboard_visibility is not None:
+            sets["leaderboardVisibility"] = changes.leaderboard_visibility.value
         defaults = {"displayName": None, "timeZone": DEFAULT_TIME_ZONE}
         update: Document = {"$setOnInsert": {k: v for k, v in defaults.items() if k not in sets}}
         if sets:

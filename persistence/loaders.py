@@ -19,11 +19,13 @@ from domain.catalog import CatalogCounts, ContentItem, Skill
 from domain.certifications import Certification
 from domain.goals import WeeklyGoal
 from domain.groups import Group
+from domain.leaderboards import Board
 from domain.learners import Learner
 from domain.mastery import SkillState
 from domain.paths import LearningPath
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from domain.totals import LearnerTotals
+from persistence.leaderboards import Placement
 from persistence.repositories import Repositories
 
 _CATALOG_CHUNK = 200
@@ -91,6 +93,8 @@ class Loaders:
         self.group: Loader[str, Group | None] = Loader(self._groups)
         self.member_count: Loader[str, int] = Loader(self._member_counts)
         self.goals: Loader[str, tuple[WeeklyGoal, ...]] = Loader(self._goals)
+        # A learner's place on a board: one read of the board's counts for all learners asked.
+        self.placement: Loader[tuple[Board, str], Placement | None] = Loader(self._placements)
 
     async def _learners(self, ids: list[str]) -> list[Learner | None]:
         found = await self._repos.learners.find_by_ids(ids)
@@ -248,3 +252,13 @@ class Loaders:
     async def _member_counts(self, ids: list[str]) -> list[int]:
         found = await self._repos.groups.member_counts(ids)
         return [found[i] for i in ids]
+
+    async def _placements(self, keys: list[tuple[Board, str]]) -> list[Placement | None]:
+        by_board: dict[Board, list[str]] = defaultdict(list)
+        for board, learner_id in keys:
+            by_board[board].append(learner_id)
+        found: dict[tuple[Board, str], Placement] = {}
+        for board, learner_ids in by_board.items():
+            placed = await self._repos.leaderboards.placements(board, learner_ids)
+            found |= {(board, learner_id): p for learner_id, p in placed.items()}
+        return [found.get(key) for key in keys]

@@ -14,6 +14,7 @@ from persistence.freezes import FreezeGrantRepository
 from persistence.goals import GoalRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
 from persistence.indexes import WEEKLY, WEEKLY_BREAKDOWNS
+from persistence.leaderboards import LeaderboardRepository
 from persistence.learners import LearnerRepository
 from persistence.notifications import NotificationRepository
 from persistence.outbox import OutboxRepository
@@ -46,6 +47,7 @@ class Repositories:
     freeze_grants: FreezeGrantRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
+    leaderboards: LeaderboardRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -71,4 +73,5 @@ class Repositories:
             freeze_grants=FreezeGrantRepository(database),
             notifications=NotificationRepository(database),
             outbox=OutboxRepository(database),
+            leaderboards=LeaderboardRepository(database),
         )

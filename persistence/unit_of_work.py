@@ -194,6 +194,7 @@ class UnitOfWork:
         await self.totals.flush()
         await repos.unlocks.insert_many(self._unlocks, session)
         await repos.points.append(self._points, session)
+        await repos.leaderboards.record(self._points, session)
         await repos.notifications.add(self._notifications, session)
         await repos.outbox.add(self._outbox, session)
         self._events.clear()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
 
 from domain.access import (
     ANONYMOUS,
@@ -21,24 +22,36 @@ from domain.access import (
     Unauthenticated,
     Viewer,
     may_award_to,
+    may_change_learner,
     may_coach,
     may_grant_freezes,
     may_manage_members,
+    may_read_board,
     may_read_group,
     may_read_learner,
     may_read_members,
     may_record_for,
     needs_ties,
+    oversees_board,
 )
 from domain.errors import NotFound
 from domain.groups import Group
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
 
-__all__ = ["ANONYMOUS", "SYSTEM", "Access", "Role", "Viewer"]
+__all__ = ["ANONYMOUS", "SYSTEM", "Access", "BoardAccess", "Role", "Viewer"]
 
 # Cairn itself, for work no request asked for (loading the demo data): admin and service.
 SYSTEM = Viewer(id="cairn", roles=frozenset({Role.ADMIN, Role.SERVICE}))
+
+
+@dataclass(frozen=True, slots=True)
+class BoardAccess:
+    """A leaderboard the viewer may read: its group (None: the overall board), and whether the
+    viewer oversees it (sees every listed learner by name)."""
+
+    group: Group | None
+    oversees: bool
 
 
 class Access:
@@ -162,3 +175,32 @@ class Access:
         if group is None or not may_manage_members(viewer, group.educator_ids):
             raise Forbidden("change this group's members")
         return group
+
+    async def readable_board(self, group_id: str | None) -> BoardAccess | None:
+        """The leaderboard of a group (or the overall one), if the viewer may read it; None for
+        a group that does not exist when the viewer could read any; else `Forbidden`."""
+        viewer = self.require_viewer()
+        if group_id is None:
+            if not may_read_board(viewer, None, member=False):
+                raise Forbidden("see the overall leaderboard")
+            return BoardAccess(None, oversees_board(viewer, None))
+        group = await self._loaders.group.load(group_id)
+        if group is None:
+            if viewer.reads_everything:
+                return None
+            raise Forbidden("see this group's leaderboard")
+        member = viewer.has(Role.LEARNER) and group_id in await self._loaders.memberships.load(
+            self.viewer_id
+        )
+        if not may_read_board(viewer, group.educator_ids, member=member):
+            raise Forbidden("see this group's leaderboard")
+        return BoardAccess(group, oversees_board(viewer, group.educator_ids))
+
+    def require_change_learner(self, learner_id: str, *, only_leaderboard: bool) -> None:
+        if not may_change_learner(
+            self.require_viewer(), learner_id, only_leaderboard=only_leaderboard
+        ):
+            raise Forbidden(
+                "change this learner (admins only; a learner may set their own "
+                "leaderboardVisibility)"
+            )

@@ -22,7 +22,9 @@ from domain.groups import (
 from domain.learners import Learner
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
+from persistence.transactions import TransactionRunner
 from resolvers.access import Access
+from resolvers.leaderboards import leave_group, retag
 from resolvers.reading import Page, check_page_size
 
 
@@ -95,10 +97,27 @@ async def upsert_group(
 
 
 async def delete_group(access: Access, repos: Repositories, group_id: str) -> bool:
-    """Deletes the group and its memberships; False when there was no such group."""
+    """Deletes the group, its memberships and its leaderboards; False when there was no such
+    group. Its members' entries leave its boards first, so sending it again after a failure
+    finishes the job."""
     access.require_admin()
     check_id(group_id, "id")
+    await leave_group(repos, group_id, await _all_members(repos, group_id))
     return await repos.groups.delete(group_id)
+
+
+async def _all_members(repos: Repositories, group_id: str) -> list[str]:
+    ids: list[str] = []
+    while True:
+        page = await repos.groups.members_page(
+            group_id, after=ids[-1] if ids else None, limit=_MEMBER_CHUNK
+        )
+        ids.extend(m.learner_id for m in page)
+        if len(page) < _MEMBER_CHUNK:
+            return ids
+
+
+_MEMBER_CHUNK = 10_000
 
 
 async def add_members(
@@ -108,22 +127,31 @@ async def add_members(
     learner_ids: list[str],
     *,
     now: datetime,
+    runner: TransactionRunner | None = None,
 ) -> MembershipChange:
     """Adds learners to the group (admins, or the group's educators). Learners not known yet
-    are created, as a first event would."""
+    are created, as a first event would. Their leaderboard entries join the group's boards
+    (every time it is sent, so a retry after a failure completes it)."""
     found = await access.managed_group(group_id)
     ids = check_member_ids(learner_ids, "learnerIds")
     await repos.learners.create_missing([Learner(learner_id) for learner_id in ids])
     added = await repos.groups.add_members(found.id, ids, by=access.viewer_id, now=now)
+    await retag(runner or TransactionRunner(repos), repos, ids)
     return MembershipChange(found, ids, added)
 
 
 async def remove_members(
-    access: Access, repos: Repositories, group_id: str, learner_ids: list[str]
+    access: Access,
+    repos: Repositories,
+    group_id: str,
+    learner_ids: list[str],
+    *,
+    runner: TransactionRunner | None = None,
 ) -> MembershipChange:
     found = await access.managed_group(group_id)
     ids = check_member_ids(learner_ids, "learnerIds")
     removed = await repos.groups.remove_members(found.id, ids)
+    await retag(runner or TransactionRunner(repos), repos, ids)
     return MembershipChange(found, ids, removed)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from domain.activity import DailyRollup, merge_rollups, week_of
 from persistence.repositories import Repositories
+from persistence.transactions import TransactionRunner
+from persistence.unit_of_work import UnitOfWork
 
 log = logging.getLogger("cairn.maintenance")
 
@@ -29,3 +32,31 @@ async def backfill_weekly_rollups(repos: Repositories) -> int:
         written += len(weeks)
     log.info("built %d weekly rollups from the daily ones", written)
     return written
+
+
+REBUILD_CHUNK = 200  # learners rebuilt per transaction
+
+
+async def backfill_leaderboards(
+    repos: Repositories, runner: TransactionRunner, *, now: datetime
+) -> int:
+    """Builds every learner's leaderboard entries from the points ledger, once (a database from
+    before leaderboards); returns the entries written. Recording keeps them from then on.
+
+    Each chunk of learners is recomputed in a transaction of its own, and recomputing is
+    idempotent: a build cut short is finished by the next start (it is marked done only at the
+    end), and writers running meanwhile are safe."""
+    if await repos.leaderboards.is_built():
+        return 0
+    learner_ids = await repos.leaderboards.learner_ids()
+    written = 0
+    for start in range(0, len(learner_ids), REBUILD_CHUNK):
+        chunk = learner_ids[start : start + REBUILD_CHUNK]
+        written += await runner.run(functools.partial(_rebuild, repos, chunk))
+    await repos.leaderboards.mark_built(now=now)
+    log.info("built %d leaderboard entries from the points ledger", written)
+    return written
+
+
+async def _rebuild(repos: Repositories, learner_ids: list[str], unit: UnitOfWork) -> int:
+    return await repos.leaderboards.rebuild(learner_ids, unit.session)

@@ -12,6 +12,7 @@ from persistence.loaders import Loaders
 from persistence.repositories import Repositories
 from persistence.transactions import TransactionRunner
 from resolvers.gamification import GamificationSettings
+from resolvers.leaderboards import LeaderboardSettings
 from resolvers.recording import Recorder
 from resolvers.webhooks import Outbox
 
@@ -35,6 +36,7 @@ class Services:
     # The outbound channel: producers write through it in their unit of work (nothing is written
     # when it is off) and wake it after commit.
     outbox: Outbox = field(default_factory=Outbox)
+    leaderboards: LeaderboardSettings = field(default_factory=LeaderboardSettings)
 
     @property
     def transactions(self) -> TransactionRunner:

@@ -63,6 +63,7 @@ from strawberry.extensions import SchemaExtension
 
 from domain.catalog import Difficulty
 from domain.events import MAX_BATCH
+from domain.leaderboards import DEFAULT_SIZE, MAX_AROUND, MAX_SIZE
 from domain.notifications import NotificationKind
 from domain.risk import RiskKind
 from resolvers.analytics import CURVE_DAYS, MAX_SERIES_DAYS, TREND_DEFAULT_DAYS
@@ -127,15 +128,17 @@ class Estimate(Rule):
 
 @dataclass(frozen=True, slots=True)
 class First(Rule):
-    """`first` items, the schema's default when not given or null; at most `maximum`."""
+    """`first` items, the schema's default when not given or null (else `default`); at most
+    `maximum`."""
 
     maximum: int = MAX_PAGE
+    default: int = DEFAULT_PAGE
 
     def size(self, at: Sizing) -> int:
         value = at.args.get("first")
         if value is None:
             default = at.field.args["first"].default_value
-            value = default if isinstance(default, int) else DEFAULT_PAGE
+            value = default if isinstance(default, int) else self.default
         return _bounded(value, self.maximum)
 
 
@@ -258,6 +261,11 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Mutation", "recordEvents"): Paged(LengthOf("inputs", MAX_BATCH)),
     ("Mutation", "upsertContent"): LengthOf("items", MAX_UPSERT),
     ("Mutation", "upsertSkills"): LengthOf("skills", MAX_UPSERT),
+    # The top list (`first`: CAIRN_LEADERBOARD_SIZE when not given, counted at its default),
+    # and the viewer's row with up to `around` rows either side.
+    ("Query", "leaderboard"): Paged(First(maximum=MAX_SIZE, default=DEFAULT_SIZE)),
+    ("Leaderboard", "top"): PageOf(),
+    ("Leaderboard", "neighbours"): Estimate(2 * MAX_AROUND + 1),
     # A page of the field above.
     ("ContentItemConnection", "edges"): PageOf(),
     ("ContentItemConnection", "nodes"): PageOf(),

@@ -14,6 +14,7 @@ from resolvers import reading
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
 from schema.engagement import Notification, NotificationPage, NotificationPreference
+from schema.leaderboards import LeaderboardPrivacy
 from schema.learners import Learner
 from schema.nodes import Node
 
@@ -26,6 +27,9 @@ class Group(Node):
     group_id: str
     name: str
     educator_ids: list[str]
+    leaderboard_mode: LeaderboardPrivacy | None = strawberry.field(  # type: ignore[valid-type]
+        description="The privacy mode of the group's leaderboards; null: CAIRN_LEADERBOARD_MODE."
+    )
 
     def local_id(self) -> str:
         return self.group_id
@@ -37,6 +41,7 @@ class Group(Node):
             group_id=value.id,
             name=value.name,
             educator_ids=sorted(value.educator_ids),
+            leaderboard_mode=value.leaderboard_mode,
         )
 
     @strawberry.field(description="How many learners are in the group (its educators, admins).")
@@ -139,12 +144,20 @@ class GroupInput:
     educator_ids: list[str] | None = strawberry.field(
         default=None, description="Replaces the group's educators (at most 50)."
     )
+    leaderboard_mode: LeaderboardPrivacy | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET,
+        description="The privacy mode of the group's leaderboards; null: back to "
+        "CAIRN_LEADERBOARD_MODE.",
+    )
 
     def to_domain(self) -> groups.GroupChanges:
+        mode = self.leaderboard_mode
         return groups.GroupChanges(
             id=self.id,
             name=self.name,
             educator_ids=None if self.educator_ids is None else frozenset(self.educator_ids),
+            leaderboard_mode=None if mode is strawberry.UNSET else mode,
+            clear_leaderboard_mode=mode is None,
         )
 
 

@@ -29,6 +29,7 @@ from schema.insights import (
     TargetPoint,
     TrendPoint,
 )
+from schema.leaderboards import LeaderboardPeriod, LeaderboardPrivacy, LeaderboardStanding, standing
 from schema.nodes import Node
 from schema.paths import ModuleProgress, PathProgress
 from schema.progress import (
@@ -51,6 +52,10 @@ class Learner(Node):
     learner_id: str
     display_name: str | None
     time_zone: str
+    leaderboard_visibility: LeaderboardPrivacy = strawberry.field(  # type: ignore[valid-type]
+        description="How the learner appears on leaderboards, at most: each row shows the more "
+        "private of this and the board's mode (HIDDEN: on no board)."
+    )
 
     def local_id(self) -> str:
         return self.learner_id
@@ -62,6 +67,7 @@ class Learner(Node):
             learner_id=value.id,
             display_name=value.display_name,
             time_zone=value.time_zone,
+            leaderboard_visibility=value.leaderboard_visibility,
         )
 
     @strawberry.field(description="Analytics over all content, or one certification's.")
@@ -363,6 +369,19 @@ class Learner(Node):
         value = await analytics.curve_of(ctx.access, ctx.loaders, self.value, now=ctx.now())
         return LearningCurve.from_domain(value)
 
+    @strawberry.field(
+        description="The learner's place on a leaderboard: the overall one, or a group's the "
+        "viewer may see them in; null when they are not on it (or it is hidden from the viewer)."
+    )
+    async def leaderboard_rank(
+        self,
+        info: Info,
+        period: LeaderboardPeriod = LeaderboardPeriod.WEEK,  # type: ignore[valid-type]
+        group_id: str | None = None,
+        week: date | None = None,
+    ) -> LeaderboardStanding | None:
+        return await standing(info, self.learner_id, period=period, group_id=group_id, week=week)
+
     @strawberry.field(description="The ids of the learner's guardians (parents).")
     async def guardian_ids(self, info: Info) -> list[str]:
         ctx = info.context
@@ -391,14 +410,23 @@ class LearnerInput:
         description="An IANA time zone, e.g. Europe/Paris. A change applies to days from the "
         "change on; days already counted keep their calendar.",
     )
+    leaderboard_visibility: LeaderboardPrivacy | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET,
+        description="How the learner appears on leaderboards (the only field a learner may "
+        "set for themselves).",
+    )
 
     def to_domain(self) -> learners.LearnerChanges:
         if self.time_zone is None:
             raise InvalidInput("input.timeZone", "must be an IANA time zone, not null")
+        if self.leaderboard_visibility is None:
+            raise InvalidInput("input.leaderboardVisibility", "must be a mode, not null")
         name, zone = self.display_name, self.time_zone
+        visibility = self.leaderboard_visibility
         return learners.LearnerChanges(
             id=self.id,
             display_name=None if name is strawberry.UNSET else name,
             time_zone=None if zone is strawberry.UNSET else zone,
             clear_display_name=name is None,
+            leaderboard_visibility=None if visibility is strawberry.UNSET else visibility,
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import date
 
 import strawberry
 
 from domain.errors import DomainError, InvalidInput
+from domain.leaderboards import DEFAULT_AROUND
 from domain.levels import level_for
 from resolvers import (
     catalog,
@@ -54,6 +56,7 @@ from schema.groups import (
     Viewer,
     groups_connection,
 )
+from schema.leaderboards import Leaderboard, LeaderboardPeriod, leaderboard
 from schema.learners import Learner, LearnerInput
 from schema.nodes import Node, from_global_id
 from schema.paths import LearningPath, LearningPathInput
@@ -158,6 +161,26 @@ class Query:
             parent_id=value.parent_id,
             generated_at=value.generated_at,
             children=[ChildWeek.from_domain(kid, week) for kid, week in value.children],
+        )
+
+    @strawberry.field(
+        description="A leaderboard as the viewer may see it: the overall one, or a group's "
+        "(`groupId`); this week's, another week's (any day of it) or all time; its top `first` "
+        "rows (1-100, default CAIRN_LEADERBOARD_SIZE) and the viewer's row with `around` rows "
+        "either side (0-10). Learners read the overall board and their groups', educators "
+        "their groups' (with every name), admins and services all; null for an unknown group."
+    )
+    async def leaderboard(
+        self,
+        info: Info,
+        period: LeaderboardPeriod = LeaderboardPeriod.WEEK,  # type: ignore[valid-type]
+        group_id: str | None = None,
+        week: date | None = None,
+        first: int | None = None,
+        around: int = DEFAULT_AROUND,
+    ) -> Leaderboard | None:
+        return await leaderboard(
+            info, period=period, group_id=group_id, week=week, first=first, around=around
         )
 
     @strawberry.field(description="The catalog's learning paths, by id.")
@@ -338,10 +361,15 @@ class Mutation:
         )
         return AchievementDefinition.from_domain(saved)
 
-    @strawberry.mutation(description="Creates or updates a learner (admins).")
+    @strawberry.mutation(
+        description="Creates or updates a learner (admins); a learner may set their own "
+        "leaderboardVisibility."
+    )
     async def upsert_learner(self, info: Info, input: LearnerInput) -> Learner:
         ctx = info.context
-        saved = await learners.upsert_learner(ctx.access, ctx.repositories, input.to_domain())
+        saved = await learners.upsert_learner(
+            ctx.access, ctx.repositories, input.to_domain(), runner=ctx.services.transactions
+        )
         return Learner.from_domain(saved)
 
     @strawberry.mutation(description="Creates or replaces content items (admins); all or nothing.")
@@ -380,7 +408,9 @@ class Mutation:
         )
         return [Certification.from_domain(c) for c in saved]
 
-    @strawberry.mutation(description="Creates a group or changes its name or educators (admins).")
+    @strawberry.mutation(
+        description="Creates a group or changes its name, educators or leaderboard mode (admins)."
+    )
     async def upsert_group(self, info: Info, input: GroupInput) -> Group:
         ctx = info.context
         saved = await groups.upsert_group(
@@ -402,7 +432,12 @@ class Mutation:
     ) -> GroupMembersPayload:
         ctx = info.context
         change = await groups.add_members(
-            ctx.access, ctx.repositories, group_id, learner_ids, now=ctx.now()
+            ctx.access,
+            ctx.repositories,
+            group_id,
+            learner_ids,
+            now=ctx.now(),
+            runner=ctx.services.transactions,
         )
         return GroupMembersPayload.from_domain(change)
 
@@ -413,7 +448,9 @@ class Mutation:
         self, info: Info, group_id: str, learner_ids: list[str]
     ) -> GroupMembersPayload:
         ctx = info.context
-        change = await groups.remove_members(ctx.access, ctx.repositories, group_id, learner_ids)
+        change = await groups.remove_members(
+            ctx.access, ctx.repositories, group_id, learner_ids, runner=ctx.services.transactions
+        )
         return GroupMembersPayload.from_domain(change)
 
     @strawberry.mutation(description="Makes a parent a guardian of a learner (admins).")

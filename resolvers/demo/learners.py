@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.goals import GoalKind
+from domain.leaderboards import Privacy
 from domain.learners import Learner
 from resolvers.demo.catalog import CCP_PATH, SAA_PATH
 
@@ -57,8 +58,9 @@ PROFILES: tuple[DemoLearner, ...] = (
         growth=0.15,
     ),
     # Beginner: joined a month ago, Cloud Practitioner first, evenings; networking and IAM hurt.
+    # Shy: shown as "Learner N" on leaderboards, even on his class's, which shows names.
     DemoLearner(
-        learner=Learner("demo-alan", "Alan Turing", "Asia/Tokyo"),
+        learner=Learner("demo-alan", "Alan Turing", "Asia/Tokyo", Privacy.ANONYMOUS),
         path=CCP_PATH + SAA_PATH,
         weekday=StudyHabit(0.6, (1, 2), (1, 3)),
         weekend=StudyHabit(0.5, (1, 2), (2, 4)),
@@ -88,6 +90,7 @@ EDUCATOR = "demo-educator"
 ADMIN = "demo-admin"
 CLASS = "demo-class"
 CLASS_NAME = "Cloud certifications, evening class"
+CLASS_LEADERBOARD = Privacy.FULL_NAME  # classmates know each other; the overall board is anonymous
 CHILDREN = ("demo-ada", "demo-grace")
 # Weekly goals, set by the demo educator when the history starts: (kind, target).
 GOALS = {

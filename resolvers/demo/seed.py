@@ -21,6 +21,7 @@ from resolvers.demo.certifications import ACHIEVEMENTS, CERTIFICATIONS
 from resolvers.demo.learners import (
     CHILDREN,
     CLASS,
+    CLASS_LEADERBOARD,
     CLASS_NAME,
     EDUCATOR,
     GOALS,
@@ -99,10 +100,16 @@ async def seed_demo(
 
 
 async def _relationships(access: Access, repos: Repositories, *, now: datetime) -> None:
-    """The demo parent's children and the demo educator's class of all four learners."""
+    """The demo parent's children and the demo educator's class of all four learners, whose
+    leaderboards show names."""
     for child in CHILDREN:
         await link_guardian(access, repos, PARENT, child, now=now)
-    group = GroupChanges(CLASS, name=CLASS_NAME, educator_ids=frozenset({EDUCATOR}))
+    group = GroupChanges(
+        CLASS,
+        name=CLASS_NAME,
+        educator_ids=frozenset({EDUCATOR}),
+        leaderboard_mode=CLASS_LEADERBOARD,
+    )
     await upsert_group(access, repos, group, now=now)
     learners = [profile.learner.id for profile in PROFILES]
     await add_members(access, repos, CLASS, learners, now=now)

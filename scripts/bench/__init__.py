@@ -1,4 +1,5 @@
-"""Cairn's benchmark: ingestion, read cost against history, commands per request, live unlocks.
+"""Cairn's benchmark: ingestion, read cost against history, commands per request, live unlocks,
+leaderboards.
 
     .venv/bin/python -m scripts.bench            (or: make bench; from the repository root)
 
@@ -18,6 +19,8 @@ of its own, dropped afterwards). The GraphQL operations run in-process through
 4. Unlock latency (``unlocks``), from sending the mutation to receipt by subscribers of the
    ``achievementUnlocked`` subscription (through the change stream), with 1 and with 1,000
    subscribers on this process.
+5. Leaderboard reads (``leaderboards``): the top 10, the viewer's rank and neighbours, as the
+   learner in the middle of a 10,000-learner group and of a 100-learner group.
 
 The runner (``run``) prints a report that ends with a single-line JSON summary, and exits
 non-zero when a measure failed (raised, or saw a promise broken, such as a request refused under

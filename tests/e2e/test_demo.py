@@ -82,3 +82,33 @@ def test_the_demo_parent_is_refused_a_child_who_is_not_theirs(demo: Service) -> 
 
     assert body["data"] == {"learner": None}
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+CLASS_BOARD = """
+{ leaderboard(groupId: "demo-class", period: ALL_TIME) {
+    mode size
+    top { rank points displayName learnerId }
+    viewerRow { rank displayName }
+} }
+"""
+
+
+def test_the_demo_class_ranks_its_learners_and_keeps_the_shy_one_anonymous(
+    demo: Service,
+) -> None:
+    body = ask(demo, CLASS_BOARD, "demo-ada", Role.LEARNER)
+    child = ask(
+        demo,
+        '{ learner(id: "demo-ada") { leaderboardRank(period: ALL_TIME) { rank size } } }',
+        "demo-parent",
+        Role.PARENT,
+    )
+
+    assert "errors" not in body and "errors" not in child
+    board = body["data"]["leaderboard"]
+    assert (board["mode"], board["size"], len(board["top"])) == ("FULL_NAME", 4, 4)
+    assert board["viewerRow"]["displayName"] == "Ada Lovelace"
+    names = {row["displayName"] for row in board["top"]}
+    assert "Alan Turing" not in names and any(n.startswith("Learner ") for n in names)
+    assert [row["rank"] for row in board["top"]] == sorted(row["rank"] for row in board["top"])
+    assert child["data"]["learner"]["leaderboardRank"]["size"] == 4

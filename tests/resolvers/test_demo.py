@@ -8,11 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.access import Role, Viewer
 from domain.events import EventType
+from domain.leaderboards import Period
 from domain.totals import LearnerTotals
 from persistence.feed import Feed
+from persistence.loaders import Loaders
 from persistence.repositories import Repositories
 from persistence.topics import TOPICS
+from resolvers.access import Access
 from resolvers.demo import (
     CCP,
     CONTENT,
@@ -23,6 +27,7 @@ from resolvers.demo import (
     demo_events,
     seed_demo,
 )
+from resolvers.leaderboards import LeaderboardSettings, leaderboard
 from resolvers.recording import Recorder
 from tests.factories import NOW
 from tests.fakes import fake_repositories
@@ -218,3 +223,36 @@ def test_the_catalog_is_the_one_pinned() -> None:
 
     assert (len(SKILLS), len(CONTENT)) == (18, 62)
     assert sha256_of(rows) == CATALOG_DIGEST
+
+
+async def test_the_demo_class_board_names_classmates_but_the_one_who_stays_anonymous(
+    repositories: Repositories, recorder: Recorder
+) -> None:
+    await seed_demo(repositories, recorder, now=NOW, weeks=SHORT)
+
+    async def board(who: Viewer, group_id: str | None) -> list[str]:
+        view = await leaderboard(
+            Access(who, Loaders(repositories)),
+            repositories,
+            Loaders(repositories),
+            period=Period.ALL_TIME,
+            group_id=group_id,
+            week=None,
+            first=None,
+            around=2,
+            now=NOW,
+            settings=LeaderboardSettings(),
+        )
+        assert view is not None
+        return [row.display_name for row in view.top]
+
+    ada = Viewer("demo-ada", frozenset({Role.LEARNER}))
+    educator = Viewer("demo-educator", frozenset({Role.EDUCATOR}))
+    as_ada = await board(ada, "demo-class")
+
+    assert len(as_ada) == 4
+    assert {"Ada Lovelace", "Grace Hopper", "Katherine Johnson"} < set(as_ada)
+    assert "Alan Turing" not in as_ada
+    assert "Alan Turing" in await board(educator, "demo-class")
+    overall = await board(ada, None)
+    assert [name for name in overall if not name.startswith("Learner ")] == ["Ada Lovelace"]

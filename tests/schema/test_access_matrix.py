@@ -132,6 +132,10 @@ RULES: dict[str, Rule] = {
     "Learner.completionForecast": Rule(READ_ADA, '(certification: "SAA")'),
     "Query.learningPaths": CATALOG,
     "Query.parentDashboard": Rule(PARENTS),  # the viewer's own children
+    # A group's board: its learners, its educators, admins and services (the overall board's
+    # rule, learners, admins and services, is tried in test_leaderboard_queries.py).
+    "Query.leaderboard": Rule(SEE_CLASS_A, '(groupId: "class-a")'),
+    "Learner.leaderboardRank": Rule(READ_ADA),
     "Group.memberCount": Rule(MEMBERS_OF_CLASS_A),
     "Group.members": Rule(MEMBERS_OF_CLASS_A),
     "Viewer.learner": INHERIT,  # the viewer's own record
