@@ -26,6 +26,12 @@ PATHS = "learning_paths"  # read whole: a catalog holds a few dozen
 GROUPS = "groups"
 MEMBERSHIPS = "group_members"  # _id 'group|learner'
 GUARDIANSHIPS = "guardianships"  # _id 'parent|learner'
+# The dashboards' aggregates (persistence.dashboards).
+STANDING = "learner_standing"  # _id learner
+AGGREGATE_CHANGES = "aggregate_changes"  # read in _id order
+GROUP_AGGREGATES = "group_aggregates"  # _id 'group|kind|key'
+GROUP_ROSTERS = "group_rosters"  # _id group; read by _id only
+SYSTEM_AGGREGATES = "system_aggregates"  # _id 'kind|key'; read by _id only
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -71,6 +77,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("learnerId", ASCENDING)], name="by_learner"),
         IndexModel([("parentId", ASCENDING), ("learnerId", ASCENDING)], name="by_parent"),
     ],
+    # A group's item and skill aggregates are read together; a deleted group's learners found.
+    GROUP_AGGREGATES: [
+        IndexModel(
+            [("groupId", ASCENDING), ("kind", ASCENDING), ("key", ASCENDING)], name="by_group"
+        )
+    ],
+    STANDING: [IndexModel([("groups", ASCENDING)], name="by_group")],
 }
 
 

@@ -8,6 +8,7 @@ from persistence.achievements import AchievementRepository, PointsRepository, Un
 from persistence.activity import ActivityRepository
 from persistence.catalog import ContentRepository, SkillRepository
 from persistence.certifications import CertificationRepository
+from persistence.dashboards import DashboardRepository
 from persistence.database import Database
 from persistence.events import EventRepository
 from persistence.groups import GroupRepository, GuardianshipRepository
@@ -38,6 +39,7 @@ class Repositories:
     points: PointsRepository
     groups: GroupRepository
     guardianships: GuardianshipRepository
+    dashboards: DashboardRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -59,4 +61,5 @@ class Repositories:
             points=PointsRepository(database),
             groups=GroupRepository(database),
             guardianships=GuardianshipRepository(database),
+            dashboards=DashboardRepository(database),
         )

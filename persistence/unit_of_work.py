@@ -116,6 +116,7 @@ class UnitOfWork:
         self._unlocks: list[Unlock] = []
         self._points: list[PointsEntry] = []
         self._awards: list[ManualAward] = []
+        self._last: list[Callable[[Session], Awaitable[None]]] = []
 
     # Reads --------------------------------------------------------------------------------
 
@@ -153,6 +154,10 @@ class UnitOfWork:
     def add_award(self, award: ManualAward) -> None:
         self._awards.append(award)
 
+    def on_flush(self, write: Callable[[Session], Awaitable[None]]) -> None:
+        """A write of the caller's own, for `flush` to run last in the unit's transaction."""
+        self._last.append(write)
+
     async def flush(self) -> None:
         """Writes everything, new events first: a concurrent writer of the same event loses at
         once, before anything else is written."""
@@ -167,11 +172,14 @@ class UnitOfWork:
         await self.totals.flush()
         await repos.unlocks.insert_many(self._unlocks, session)
         await repos.points.append(self._points, session)
+        for write in self._last:
+            await write(session)
         self._events.clear()
         self._new_learners.clear()
         self._unlocks.clear()
         self._points.clear()
         self._awards.clear()
+        self._last.clear()
 
 
 def _learner_key(totals: LearnerTotals) -> str:

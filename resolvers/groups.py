@@ -22,7 +22,9 @@ from domain.groups import (
 from domain.learners import Learner
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
+from persistence.transactions import TransactionRunner
 from resolvers.access import Access
+from resolvers.aggregation import Aggregation
 from resolvers.reading import Page, check_page_size
 
 
@@ -94,11 +96,15 @@ async def upsert_group(
     return saved
 
 
-async def delete_group(access: Access, repos: Repositories, group_id: str) -> bool:
+async def delete_group(
+    access: Access, repos: Repositories, group_id: str, *, aggregation: Aggregation | None = None
+) -> bool:
     """Deletes the group and its memberships; False when there was no such group."""
     access.require_admin()
     check_id(group_id, "id")
-    return await repos.groups.delete(group_id)
+    deleted = await repos.groups.delete(group_id)
+    await _aggregation(repos, aggregation).forget_group(group_id)
+    return deleted
 
 
 async def add_members(
@@ -108,23 +114,36 @@ async def add_members(
     learner_ids: list[str],
     *,
     now: datetime,
+    aggregation: Aggregation | None = None,
 ) -> MembershipChange:
     """Adds learners to the group (admins, or the group's educators). Learners not known yet
-    are created, as a first event would."""
+    are created, as a first event would. Their history joins the group's dashboard."""
     found = await access.managed_group(group_id)
     ids = check_member_ids(learner_ids, "learnerIds")
     await repos.learners.create_missing([Learner(learner_id) for learner_id in ids])
     added = await repos.groups.add_members(found.id, ids, by=access.viewer_id, now=now)
+    await _aggregation(repos, aggregation).sync_members(found.id, ids)
     return MembershipChange(found, ids, added)
 
 
 async def remove_members(
-    access: Access, repos: Repositories, group_id: str, learner_ids: list[str]
+    access: Access,
+    repos: Repositories,
+    group_id: str,
+    learner_ids: list[str],
+    *,
+    aggregation: Aggregation | None = None,
 ) -> MembershipChange:
     found = await access.managed_group(group_id)
     ids = check_member_ids(learner_ids, "learnerIds")
     removed = await repos.groups.remove_members(found.id, ids)
+    await _aggregation(repos, aggregation).sync_members(found.id, ids)
     return MembershipChange(found, ids, removed)
+
+
+def _aggregation(repos: Repositories, aggregation: Aggregation | None) -> Aggregation:
+    """The service's aggregation (the recorder's), or one of its own for callers without."""
+    return aggregation or Aggregation(repos, TransactionRunner(repos))
 
 
 async def link_guardian(

@@ -24,6 +24,7 @@ from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
 from resolvers.access import Access
+from resolvers.aggregation import Aggregation
 from resolvers.group_commit import GroupCommit
 
 FieldPrefix = Callable[[int], str]
@@ -112,11 +113,14 @@ class Recorder:
         settings: RecordingSettings = RecordingSettings(),
         *,
         runner: TransactionRunner | None = None,
+        aggregation: Aggregation | None = None,
     ) -> None:
         self.repositories = repositories
         self.feed = feed
         self.settings = settings
         self.runner = runner or TransactionRunner(repositories)
+        # The dashboards' aggregates: staged with each unit, applied after it commits.
+        self.aggregation = aggregation or Aggregation(repositories, self.runner)
         self.group_commit: GroupCommit[_Pending, EventResult] = GroupCommit(self._write)
 
     async def record_one(self, draft: EventDraft, *, received_at: datetime) -> EventResult:
@@ -174,7 +178,9 @@ class Recorder:
         return [results[index] for index in range(len(drafts))]
 
     async def _write(self, pending: Sequence[_Pending]) -> list[EventResult]:
-        return await self.runner.run(lambda unit: self._store(unit, pending))
+        results = await self.runner.run(lambda unit: self._store(unit, pending))
+        self.aggregation.projector.poke()
+        return results
 
     async def _store(self, unit: UnitOfWork, pending: Sequence[_Pending]) -> list[EventResult]:
         """Stores what is new, replays what was stored before; one result per pending event."""
@@ -193,6 +199,7 @@ class Recorder:
         fresh = sorted(first.values(), key=lambda pair: pair[1].event.occurred_at)
         if fresh:
             records = await self._records(unit, [p for _, p in fresh])
+            staging = await self.aggregation.begin(unit, records)
             rules = await self._rules(unit, [p.item for _, p in fresh])
             for position, p in fresh:
                 outcome = records[p.event.learner_id].record(
@@ -203,6 +210,7 @@ class Recorder:
                     p.index, p.event.learner_id, p.event.event_id, outcome
                 )
             _stage(unit, records.values())
+            await staging.finish([(p.event, p.received_at) for _, p in fresh])
         for position, p in repeats:
             original_position, original = first[p.key]
             recorded = results[original_position].outcome

@@ -284,7 +284,10 @@ class Mutation:
         description="Deletes a group and its memberships (admins); false if there was none."
     )
     async def delete_group(self, info: Info, id: str) -> bool:
-        return await groups.delete_group(info.context.access, info.context.repositories, id)
+        ctx = info.context
+        return await groups.delete_group(
+            ctx.access, ctx.repositories, id, aggregation=ctx.services.aggregation
+        )
 
     @strawberry.mutation(
         description="Adds learners (at most 1,000) to a group (admins, the group's educators)."
@@ -294,7 +297,12 @@ class Mutation:
     ) -> GroupMembersPayload:
         ctx = info.context
         change = await groups.add_members(
-            ctx.access, ctx.repositories, group_id, learner_ids, now=ctx.now()
+            ctx.access,
+            ctx.repositories,
+            group_id,
+            learner_ids,
+            now=ctx.now(),
+            aggregation=ctx.services.aggregation,
         )
         return GroupMembersPayload.from_domain(change)
 
@@ -305,7 +313,13 @@ class Mutation:
         self, info: Info, group_id: str, learner_ids: list[str]
     ) -> GroupMembersPayload:
         ctx = info.context
-        change = await groups.remove_members(ctx.access, ctx.repositories, group_id, learner_ids)
+        change = await groups.remove_members(
+            ctx.access,
+            ctx.repositories,
+            group_id,
+            learner_ids,
+            aggregation=ctx.services.aggregation,
+        )
         return GroupMembersPayload.from_domain(change)
 
     @strawberry.mutation(description="Makes a parent a guardian of a learner (admins).")

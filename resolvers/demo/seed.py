@@ -56,7 +56,7 @@ async def seed_demo(
     # Before the events: a learner first seen through an event would get UTC days.
     for profile in PROFILES:
         await upsert_learner(access, repos, LearnerChanges.replacing(profile.learner))
-    await _relationships(access, repos, now=now)
+    await _relationships(access, repos, recorder, now=now)
 
     histories = demo_events(now=now, weeks=weeks, seed=seed)
     await _check_same_story(repos, histories)
@@ -74,6 +74,7 @@ async def seed_demo(
                         f"{result.error}"
                     ) from result.error
                 recorded += result.recorded
+    await recorder.aggregation.projector.drain()  # the dashboards show it all at once
     return DemoSummary(
         skills=len(SKILLS),
         content_items=len(CONTENT),
@@ -83,14 +84,16 @@ async def seed_demo(
     )
 
 
-async def _relationships(access: Access, repos: Repositories, *, now: datetime) -> None:
+async def _relationships(
+    access: Access, repos: Repositories, recorder: Recorder, *, now: datetime
+) -> None:
     """The demo parent's children and the demo educator's class of all four learners."""
     for child in CHILDREN:
         await link_guardian(access, repos, PARENT, child, now=now)
     group = GroupChanges(CLASS, name=CLASS_NAME, educator_ids=frozenset({EDUCATOR}))
     await upsert_group(access, repos, group, now=now)
     learners = [profile.learner.id for profile in PROFILES]
-    await add_members(access, repos, CLASS, learners, now=now)
+    await add_members(access, repos, CLASS, learners, now=now, aggregation=recorder.aggregation)
 
 
 async def _check_same_story(repos: Repositories, histories: dict[str, list[EventDraft]]) -> None:
