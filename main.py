@@ -46,6 +46,7 @@ from persistence.metrics import exposition
 from persistence.repositories import Repositories
 from persistence.topics import TOPICS
 from persistence.transactions import RetryPolicy, TransactionRunner
+from resolvers.aggregation import Aggregation
 from resolvers.demo import DemoSeedError, seed_demo
 from resolvers.demo.learners import ADMIN as DEMO_ADMIN
 from resolvers.demo.learners import EDUCATOR as DEMO_EDUCATOR
@@ -320,7 +321,10 @@ def build_services(database: Database, settings: Settings) -> Services:
     feed = Feed(database, TOPICS)
     policy = RetryPolicy(deadline_seconds=settings.transaction_deadline_seconds)
     transactions = TransactionRunner(repositories, policy)
-    recorder = Recorder(repositories, feed, settings.recording, runner=transactions)
+    aggregation = Aggregation(repositories, transactions, risk=settings.risk)
+    recorder = Recorder(
+        repositories, feed, settings.recording, runner=transactions, aggregation=aggregation
+    )
     return Services(
         repositories=repositories,
         feed=feed,
@@ -329,6 +333,16 @@ def build_services(database: Database, settings: Settings) -> Services:
         gamification=settings.gamification,
         risk=settings.risk,
     )
+
+
+async def prepare_dashboards(services: Services, settings: Settings) -> None:
+    """Builds the dashboards' aggregates for a database written before them, brings them in line
+    with group memberships changed by a process that died midway, and starts applying changes
+    (first those an earlier run left pending)."""
+    aggregation = services.aggregation
+    await aggregation.backfill(now=services.clock(), pass_threshold=settings.pass_threshold)
+    await aggregation.reconcile()
+    await services.projector.start()
 
 
 def create_app(
@@ -360,6 +374,8 @@ def create_app(
             services = build_services(database, settings)
             await install_default_achievements(services.repositories)
             await backfill_weekly_rollups(services.repositories)
+            await prepare_dashboards(services, settings)
+            stack.push_async_callback(services.projector.stop)
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)
             if seed_if_empty and await services.repositories.content.is_empty():

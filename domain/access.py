@@ -128,3 +128,8 @@ def may_read_group(viewer: Viewer, educator_ids: frozenset[str], *, member: bool
 def may_read_members(viewer: Viewer, educator_ids: frozenset[str]) -> bool:
     """Who is in a group: those who read everything and its educators, not its members."""
     return viewer.reads_everything or may_manage_members(viewer, educator_ids)
+
+
+def may_read_system_metrics(viewer: Viewer) -> bool:
+    """The admin dashboard (activity across all learners): admins and services."""
+    return viewer.reads_everything

@@ -22,9 +22,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from domain.activity import week_of
+from domain.activity import DailyRollup, week_of
 from domain.errors import InvalidInput
-from domain.risk import RiskSchedule
+from domain.risk import RiskReason, RiskSchedule
+from domain.streaks import streak_on
+from domain.totals import LearnerTotals
 
 LAST_DAYS = 7
 MONTH_DAYS = 30
@@ -174,6 +176,59 @@ def at_risk(roster: Iterable[RosterEntry], now: datetime) -> list[tuple[RosterEn
         if since is not None:
             found.append((entry, since))
     return sorted(found, key=lambda pair: (pair[1], pair[0].learner_id))
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStanding:
+    """One member's row: progress, engagement over their last 7 local days, and risk."""
+
+    learner_id: str
+    items_completed: int
+    completion_rate: float  # percent of the catalog's items
+    average_score: float | None  # percent
+    mastered_skills: int
+    points: int
+    minutes_last_7_days: float
+    events_last_7_days: int
+    active_days_last_7_days: int
+    current_streak: int
+    last_active: date | None
+    at_risk_since: datetime | None
+    risk_reasons: tuple[RiskReason, ...]
+
+
+def member_standing(
+    learner_id: str,
+    totals: LearnerTotals | None,
+    recent: Iterable[DailyRollup],
+    *,
+    today: date,
+    catalog_items: int,
+    at_risk_since: datetime | None,
+    risk_reasons: Iterable[RiskReason],
+) -> MemberStanding:
+    """A member's row from their totals and rollups (`today`: their local day)."""
+    first = today - timedelta(days=LAST_DAYS - 1)
+    week = [r.total for r in recent if first <= r.day <= today]
+    overall = totals.overall if totals else None
+    streak = streak_on(totals.active_days if totals else (), today=today, local_hour=0)
+    completed = overall.items_completed if overall else 0
+    scored = overall.scored if overall else 0
+    return MemberStanding(
+        learner_id=learner_id,
+        items_completed=completed,
+        completion_rate=min(100.0, completed / catalog_items * 100) if catalog_items else 0.0,
+        average_score=overall.score_sum / scored * 100 if overall and scored else None,
+        mastered_skills=totals.mastered_skills if totals else 0,
+        points=totals.points if totals else 0,
+        minutes_last_7_days=sum(b.time_spent_seconds for b in week) / 60,
+        events_last_7_days=sum(b.events for b in week),
+        active_days_last_7_days=sum(1 for b in week if b.events),
+        current_streak=streak.current,
+        last_active=streak.last_active,
+        at_risk_since=at_risk_since,
+        risk_reasons=tuple(risk_reasons),
+    )
 
 
 # --- the system ----------------------------------------------------------------------------------

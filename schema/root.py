@@ -8,11 +8,21 @@ import strawberry
 
 from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
-from resolvers import catalog, gamification, groups, learners, readiness, reading, recording
+from resolvers import (
+    catalog,
+    dashboards,
+    gamification,
+    groups,
+    learners,
+    readiness,
+    reading,
+    recording,
+)
 from resolvers import paths as path_use_cases
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
+from schema.dashboards import AdminDashboard, GroupDashboard
 from schema.errors import as_graphql_error
 from schema.events import RecordEventInput, RecordEventResult, RecordEventsPayload
 from schema.gamification import (
@@ -116,6 +126,36 @@ class Query:
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Group]:
         return await groups_connection(info, first=first, after=after)
+
+    @strawberry.field(
+        description="A group's dashboard (its educators, admins, services), with a page of its "
+        "members (`first`, at most 100, and `after`); null if the group is unknown."
+    )
+    async def group_dashboard(
+        self, info: Info, group_id: str, first: int = 20, after: str | None = None
+    ) -> GroupDashboard | None:
+        ctx = info.context
+        found = await dashboards.group_dashboard(
+            ctx.access,
+            ctx.services.projector,
+            group_id,
+            now=ctx.now(),
+            first=first,
+            after=decode_cursor(after),
+            risk=ctx.services.risk,
+        )
+        return GroupDashboard.from_domain(found) if found else None
+
+    @strawberry.field(
+        description="The admin's dashboard over the last `days` UTC days, at most 366 (admins, "
+        "services)."
+    )
+    async def admin_dashboard(self, info: Info, days: int = 30) -> AdminDashboard:
+        ctx = info.context
+        found = await dashboards.system_dashboard(
+            ctx.access, ctx.repositories, ctx.services.projector, now=ctx.now(), days=days
+        )
+        return AdminDashboard.from_domain(found)
 
     @strawberry.field(description="The catalog's learning paths, by id.")
     async def learning_paths(self, info: Info) -> list[LearningPath]:

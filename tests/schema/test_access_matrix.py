@@ -68,6 +68,7 @@ ADMINS = frozenset({"admin"})
 SEE_CLASS_A = frozenset({"ada", "ed", "admin", "service"})
 MEMBERS_OF_CLASS_A = frozenset({"ed", "admin", "service"})
 MANAGE_CLASS_A = frozenset({"ed", "admin"})
+SYSTEM = frozenset({"admin", "service"})
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,17 @@ RULES: dict[str, Rule] = {
     "Learner.progressAgainstTarget": Rule(READ_ADA, '(goal: 10, targetDate: "2026-06-01")'),
     "Learner.completionForecast": Rule(READ_ADA, '(certification: "SAA")'),
     "Query.learningPaths": CATALOG,
+    # The dashboards: a group's for its educators, admins and services; the system's for admins
+    # and services. Their parts check again, in their use cases.
+    "Query.groupDashboard": Rule(MEMBERS_OF_CLASS_A, '(groupId: "class-a")'),
+    "Query.adminDashboard": Rule(SYSTEM),
+    "GroupDashboard.overview": INHERIT,
+    "GroupDashboard.members": INHERIT,
+    "GroupDashboard.atRiskLearners": INHERIT,
+    "GroupDashboard.conceptDifficulty": INHERIT,
+    "GroupDashboard.interventions": INHERIT,
+    "ConceptDifficulty.items": INHERIT,
+    "ConceptDifficulty.skills": INHERIT,
     "Group.memberCount": Rule(MEMBERS_OF_CLASS_A),
     "Group.members": Rule(MEMBERS_OF_CLASS_A),
     "Viewer.learner": INHERIT,  # the viewer's own record
