@@ -443,28 +443,28 @@ class DashboardRepository:
 
     # Reads --------------------------------------------------------------------------------------
 
-    async def group_totals(self, group_id: str) -> GroupTotals:
-        doc = await self._groups.find_one({"_id": _group_target(group_id, "total", "")})
-        doc = doc or {}
-        return GroupTotals(
-            members=doc.get("members", 0),
-            events=doc.get("events", 0),
-            ms=doc.get("ms", 0),
-            scored=doc.get("scored", 0),
-            score_micros=doc.get("scoreMicros", 0),
-            completed=doc.get("completed", 0),
-            mastered=doc.get("mastered", 0),
+    async def group_summary(
+        self, group_id: str, days: Sequence[date], monday: date
+    ) -> tuple[GroupTotals, list[GroupDay], int]:
+        """The group's totals, its days among `days`, and its members active in the week of
+        `monday`: one lookup by id."""
+        ids = [
+            _group_target(group_id, "total", ""),
+            _group_target(group_id, "week", monday.isoformat()),
+            *(_group_target(group_id, "day", day.isoformat()) for day in days),
+        ]
+        found = {(doc["kind"], doc["key"]): doc async for doc in find_by_ids(self._groups, ids)}
+        total = found.get(("total", ""), {})
+        totals = GroupTotals(
+            members=total.get("members", 0),
+            events=total.get("events", 0),
+            ms=total.get("ms", 0),
+            scored=total.get("scored", 0),
+            score_micros=total.get("scoreMicros", 0),
+            completed=total.get("completed", 0),
+            mastered=total.get("mastered", 0),
         )
-
-    async def group_documents(self, group_id: str, kind: str) -> list[Document]:
-        """Every aggregate of one kind (items or skills: bounded by the catalog)."""
-        cursor = self._groups.find({"groupId": group_id, "kind": kind}, batch_size=READ_BATCH)
-        return [doc async for doc in cursor]
-
-    async def group_days(self, group_id: str, days: Sequence[date]) -> list[GroupDay]:
-        ids = [_group_target(group_id, "day", day.isoformat()) for day in days]
-        found = {doc["key"]: doc async for doc in find_by_ids(self._groups, ids)}
-        return [
+        group_days = [
             GroupDay(
                 day=day,
                 events=doc.get("events", 0),
@@ -473,14 +473,15 @@ class DashboardRepository:
                 last_active=doc.get("lastActive", 0),
             )
             for day in days
-            if (doc := found.get(day.isoformat())) is not None
+            if (doc := found.get(("day", day.isoformat()))) is not None
         ]
+        week = found.get(("week", monday.isoformat()), {})
+        return totals, group_days, int(week.get("active", 0))
 
-    async def group_week_active(self, group_id: str, monday: date) -> int:
-        doc = await self._groups.find_one(
-            {"_id": _group_target(group_id, "week", monday.isoformat())}
-        )
-        return 0 if doc is None else int(doc.get("active", 0))
+    async def group_documents(self, group_id: str, kinds: Sequence[str]) -> list[Document]:
+        """Every aggregate of these kinds (items and skills: bounded by the catalog)."""
+        query = {"groupId": group_id, "kind": {"$in": list(kinds)}}
+        return [doc async for doc in self._groups.find(query, batch_size=READ_BATCH)]
 
     async def roster(self, group_id: str) -> list[RosterEntry]:
         """The group's members with their risk schedules."""

@@ -88,6 +88,7 @@ class GroupDashboard:
     risk: RiskSettings
     after_key: str | None = None  # `after` as the client sent it (decoded)
     _parts: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    rows: dict[str, asyncio.Future[MemberRow | None]] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -138,15 +139,14 @@ async def group_overview(
     await access.require_read_members(dashboard.group)
 
     async def read() -> GroupOverview:
-        store = repos.dashboards
-        group_id = dashboard.group.id
-        totals, days, this_week, roster, counts = await asyncio.gather(
-            store.group_totals(group_id),
-            store.group_days(group_id, window_days(dashboard.today)),
-            store.group_week_active(group_id, week_of(dashboard.today)),
+        summary, roster, counts = await asyncio.gather(
+            repos.dashboards.group_summary(
+                dashboard.group.id, window_days(dashboard.today), week_of(dashboard.today)
+            ),
             _roster(repos, dashboard),
             loaders.catalog_counts.load("catalog"),
         )
+        totals, days, this_week = summary
         return overview(
             totals,
             days,
@@ -189,24 +189,20 @@ async def group_at_risk(
 ) -> list[AtRiskMember]:
     """The members at risk now, the longest at risk first, with their reasons."""
     await access.require_read_members(dashboard.group)
-    limit = _check_list(first)
-    return (await _at_risk(access, loaders, repos, dashboard))[:limit]
+    return await _at_risk(access, loaders, repos, dashboard, _check_list(first))
 
 
 async def _at_risk(
-    access: Access, loaders: Loaders, repos: Repositories, dashboard: GroupDashboard
+    access: Access, loaders: Loaders, repos: Repositories, dashboard: GroupDashboard, limit: int
 ) -> list[AtRiskMember]:
-    async def read() -> list[AtRiskMember]:
-        roster = await _roster(repos, dashboard)
-        found = at_risk(roster, dashboard.as_of)[:MAX_LIST]
-        rows = await _rows(access, loaders, dashboard, [entry for entry, _ in found])
-        return [
-            AtRiskMember(row.learner, since, row.standing.risk_reasons)
-            for _, row in rows
-            if (since := row.standing.at_risk_since) is not None
-        ]
-
-    return await dashboard.once("at_risk", read)
+    roster = await _roster(repos, dashboard)
+    found = at_risk(roster, dashboard.as_of)[:limit]
+    rows = await _rows(access, loaders, dashboard, [entry for entry, _ in found])
+    return [
+        AtRiskMember(row.learner, since, row.standing.risk_reasons)
+        for _, row in rows
+        if (since := row.standing.at_risk_since) is not None
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +245,7 @@ async def interventions(
     summary = await group_overview(access, loaders, repos, dashboard)
     items = await hardest_items(access, loaders, repos, dashboard, 1)
     skills = await hardest_skills(access, loaders, repos, dashboard, 1)
-    members = await _at_risk(access, loaders, repos, dashboard)
+    members = await _at_risk(access, loaders, repos, dashboard, limit)
     return intervene(
         members=summary.members,
         active_last_7_days=summary.active_last_7_days,
@@ -287,26 +283,56 @@ async def _roster(repos: Repositories, dashboard: GroupDashboard) -> list[Roster
 async def _difficulties(
     repos: Repositories, dashboard: GroupDashboard, kind: str
 ) -> list[Difficulty]:
-    async def read() -> list[Difficulty]:
-        docs = await repos.dashboards.group_documents(dashboard.group.id, kind)
-        return [
-            Difficulty(
-                key=doc["key"],
-                learners=doc.get("learners", 0),
-                answered_learners=doc.get("answered", 0),
-                answers=doc.get("answers", 0),
-                correct=doc.get("correct", 0),
-                ms=doc.get("ms", 0),
-            )
-            for doc in docs
-        ]
+    """The group's items or skills (both are read at once, for whichever is asked first)."""
 
-    return await dashboard.once(kind, read)
+    async def read() -> dict[str, list[Difficulty]]:
+        found: dict[str, list[Difficulty]] = {ITEM: [], SKILL: []}
+        for doc in await repos.dashboards.group_documents(dashboard.group.id, [ITEM, SKILL]):
+            found[doc["kind"]].append(
+                Difficulty(
+                    key=doc["key"],
+                    learners=doc.get("learners", 0),
+                    answered_learners=doc.get("answered", 0),
+                    answers=doc.get("answers", 0),
+                    correct=doc.get("correct", 0),
+                    ms=doc.get("ms", 0),
+                )
+            )
+        return found
+
+    return (await dashboard.once("concepts", read))[kind]
 
 
 async def _rows(
     access: Access, loaders: Loaders, dashboard: GroupDashboard, entries: list[RosterEntry]
 ) -> list[tuple[RosterEntry, MemberRow]]:
+    """The members' rows, each computed once per dashboard: the page of members and the list
+    at risk mostly name the same members (those at risk come first in both)."""
+    rows = dashboard.rows
+    wanted = [entry for entry in entries if entry.learner_id not in rows]
+    if wanted:
+        loop = asyncio.get_running_loop()
+        for entry in wanted:
+            rows[entry.learner_id] = loop.create_future()
+        try:
+            found = await _read_rows(access, loaders, dashboard, wanted)
+        except BaseException as error:
+            for entry in wanted:
+                rows[entry.learner_id].set_exception(error)
+            raise
+        for entry in wanted:
+            rows[entry.learner_id].set_result(found.get(entry.learner_id))
+    out = []
+    for entry in entries:
+        row = await rows[entry.learner_id]
+        if row is not None:
+            out.append((entry, row))
+    return out
+
+
+async def _read_rows(
+    access: Access, loaders: Loaders, dashboard: GroupDashboard, entries: list[RosterEntry]
+) -> dict[str, MemberRow]:
     """The members' rows: each one's totals and last 14 days, read in one batch for all."""
     ids = [entry.learner_id for entry in entries]
     # Members the viewer may read: all of them, unless one left the group a moment ago.
@@ -332,22 +358,24 @@ async def _rows(
             )
         ),
     )
-    rows = []
+    rows = {}
     for entry, learner, today, total, recent in zip(
         entries, learners, todays, totals, recents, strict=True
     ):
         streak = streak_on(total.active_days if total else (), today=today, local_hour=0)
         reasons = assess_risk(today=today, streak=streak, recent=recent, settings=dashboard.risk)
-        standing = member_standing(
-            learner.id,
-            total,
-            recent,
-            today=today,
-            catalog_items=counts.items_in(None),
-            at_risk_since=entry.schedule.at_risk_since(dashboard.as_of),
-            risk_reasons=reasons,
+        rows[learner.id] = MemberRow(
+            learner,
+            member_standing(
+                learner.id,
+                total,
+                recent,
+                today=today,
+                catalog_items=counts.items_in(None),
+                at_risk_since=entry.schedule.at_risk_since(dashboard.as_of),
+                risk_reasons=reasons,
+            ),
         )
-        rows.append((entry, MemberRow(learner, standing)))
     return rows
 
 
