@@ -221,9 +221,6 @@ class DashboardRepository:
                 found.setdefault(group_id, set()).add(doc["_id"])
         return found
 
-    async def has_standing(self) -> bool:
-        return await self._standing.find_one({}, {"_id": 1}) is not None
-
     # What the joins read of a learner, in the join's transaction ------------------------------
 
     async def memberships_of(

@@ -102,10 +102,12 @@ class GroupDashboard:
             self._parts[name] = found
             try:
                 found.set_result(await read())
-            except BaseException as error:
-                found.set_exception(error)
+            except asyncio.CancelledError:
+                found.cancel()
                 raise
-        result: T = await found
+            except Exception as error:
+                found.set_exception(error)
+        result: T = await found  # raises what `read` raised
         return result
 
 
@@ -263,6 +265,12 @@ async def interventions(
     )
 
 
+async def concept_difficulty(access: Access, dashboard: GroupDashboard) -> GroupDashboard:
+    """The group's items and skills, hardest first: for those who may see its members."""
+    await access.require_read_members(dashboard.group)
+    return dashboard
+
+
 def _concept(difficulty: Difficulty, known: ContentItem | Skill | None) -> HardConcept | None:
     if difficulty.success_rate is None:
         return None
@@ -318,7 +326,12 @@ async def _rows(
             found = await _read_rows(access, loaders, dashboard, wanted)
         except BaseException as error:
             for entry in wanted:
-                rows[entry.learner_id].set_exception(error)
+                waiting = rows[entry.learner_id]
+                if isinstance(error, Exception):
+                    waiting.set_exception(error)
+                    waiting.exception()  # raised once, below: not "never retrieved"
+                else:
+                    waiting.cancel()
             raise
         for entry in wanted:
             rows[entry.learner_id].set_result(found.get(entry.learner_id))

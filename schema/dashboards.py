@@ -283,8 +283,8 @@ class GroupDashboard:
 
     @strawberry.field(description="The group's items and skills, hardest first.")
     async def concept_difficulty(self, info: Info) -> ConceptDifficulty:
-        await info.context.access.require_read_members(self.value.group)
-        return ConceptDifficulty(dashboard=self.value)
+        found = await use_cases.concept_difficulty(info.context.access, self.value)
+        return ConceptDifficulty(dashboard=found)
 
     @strawberry.field(
         description="What the educator could do: for the class first, then for each member at "

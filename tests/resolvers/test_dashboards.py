@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from domain.access import Forbidden, Role
+from domain.aggregates import TOTAL
 from domain.dashboards import RosterEntry
 from domain.errors import InvalidInput
 from domain.events import EventType
@@ -29,7 +31,7 @@ from resolvers.dashboards import (
     member_cursor,
     system_dashboard,
 )
-from resolvers.groups import add_members, remove_members, upsert_group
+from resolvers.groups import add_members, delete_group, remove_members, upsert_group
 from resolvers.recording import Recorder
 from tests.factories import NOW, admin, content_item, draft, skill, viewer
 
@@ -359,3 +361,64 @@ def test_a_members_cursor_is_their_place_in_the_order() -> None:
     entry = RosterEntry("ada", RiskSchedule(since=datetime(2026, 3, 7, tzinfo=UTC)))
 
     assert member_cursor(entry) == "2026-03-07T00:00:00+00:00|ada"
+
+
+@pytest.mark.usefixtures("school")
+async def test_a_deleted_group_takes_its_numbers_along_and_comes_back_empty(
+    repositories: Repositories, recorder: Recorder
+) -> None:
+    access = admin(repositories)
+    aggregation = recorder.aggregation
+    assert await delete_group(access, repositories, "class-a", aggregation=aggregation)
+    await aggregation.projector.drain()
+
+    assert await repositories.dashboards.group_counters("class-a") == {}
+    assert await repositories.dashboards.roster("class-a") == []
+    changes = GroupChanges("class-a", name="Again", educator_ids=frozenset({"ed"}))
+    await upsert_group(access, repositories, changes, now=NOW)
+    again = await open_dashboard(repositories, recorder)
+    summary = await group_overview(access, Loaders(repositories), repositories, again)
+    assert (summary.members, summary.events_last_7_days) == (0, 0)
+
+
+@pytest.mark.usefixtures("school")
+async def test_memberships_changed_without_their_sync_are_reconciled(
+    repositories: Repositories, recorder: Recorder
+) -> None:
+    aggregation = recorder.aggregation
+    # As if the process died between a membership change and following it.
+    await repositories.groups.add_members("class-a", ["dan"], by="ed", now=NOW)
+    await repositories.groups.remove_members("class-a", ["bob"])
+
+    assert await aggregation.reconcile() == 2
+    await aggregation.projector.drain()
+
+    members = {entry.learner_id for entry in await repositories.dashboards.roster("class-a")}
+    assert members == {"ada", "cy", "dan"}
+    totals = (await repositories.dashboards.group_counters("class-a"))[(TOTAL, "")]
+    assert totals["members"] == 3
+    assert await aggregation.reconcile() == 0
+
+
+@pytest.mark.usefixtures("school")
+async def test_a_projector_that_fails_leaves_the_changes_for_later(
+    repositories: Repositories,
+    recorder: Recorder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    projector = recorder.aggregation.projector
+    await projector.drain()
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(repositories.dashboards, "apply", broken)
+        await recorder.record_one(draft(learner_id="cy", content_id="q1"), received_at=NOW)
+        await asyncio.sleep(0.05)  # the poke's drain runs, and fails
+    assert await repositories.dashboards.has_pending()
+    assert "stay pending" in caplog.text
+
+    assert await projector.drain() == 1
+    assert not await repositories.dashboards.has_pending()
