@@ -52,7 +52,7 @@ from resolvers.demo.learners import ADMIN as DEMO_ADMIN
 from resolvers.demo.learners import EDUCATOR as DEMO_EDUCATOR
 from resolvers.demo.learners import PARENT as DEMO_PARENT
 from resolvers.gamification import GamificationSettings, install_default_achievements
-from resolvers.maintenance import backfill_weekly_rollups
+from resolvers.maintenance import backfill_weekly_rollups, prepare_dashboards
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from schema import build_schema
@@ -335,16 +335,6 @@ def build_services(database: Database, settings: Settings) -> Services:
     )
 
 
-async def prepare_dashboards(services: Services, settings: Settings) -> None:
-    """Builds the dashboards' aggregates for a database written before them, brings them in line
-    with group memberships changed by a process that died midway, and starts applying changes
-    (first those an earlier run left pending)."""
-    aggregation = services.aggregation
-    await aggregation.backfill(now=services.clock(), pass_threshold=settings.pass_threshold)
-    await aggregation.reconcile()
-    await services.projector.start()
-
-
 def create_app(
     settings: Settings,
     uri: str,
@@ -374,7 +364,9 @@ def create_app(
             services = build_services(database, settings)
             await install_default_achievements(services.repositories)
             await backfill_weekly_rollups(services.repositories)
-            await prepare_dashboards(services, settings)
+            await prepare_dashboards(
+                services.aggregation, now=services.clock(), pass_threshold=settings.pass_threshold
+            )
             stack.push_async_callback(services.projector.stop)
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)

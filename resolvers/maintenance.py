@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from domain.activity import DailyRollup, merge_rollups, week_of
 from persistence.repositories import Repositories
+from resolvers.aggregation import Aggregation
 
 log = logging.getLogger("cairn.maintenance")
 
@@ -29,3 +30,15 @@ async def backfill_weekly_rollups(repos: Repositories) -> int:
         written += len(weeks)
     log.info("built %d weekly rollups from the daily ones", written)
     return written
+
+
+async def prepare_dashboards(
+    aggregation: Aggregation, *, now: datetime, pass_threshold: float
+) -> None:
+    """At start-up: builds the dashboards' aggregates for a database written before them (once;
+    `Aggregation.backfill`), brings them in line with group memberships a process that died
+    changed without following, then starts the projector (which first applies the changes an
+    earlier run left pending)."""
+    await aggregation.backfill(now=now, pass_threshold=pass_threshold)
+    await aggregation.reconcile()
+    await aggregation.projector.start()
