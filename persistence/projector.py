@@ -15,6 +15,16 @@ the next projector to run (any process's, at start-up, on its periodic sweep, or
 dashboard is read) applies them.
 
 Within a process one drain runs at a time, so the projector never conflicts with itself.
+
+Why this and not the alternatives: counters sharded by (group, item, learner shard) and updated
+in the write's transaction still make two learners of one shard conflict and retry, and cost a
+dashboard shards x items documents to read; per-learner contribution documents summed by a
+query at read time cost a read per member, which grows with the group (on SecantusDB, whose
+planner fetches every matching document before it sorts or limits, a group of 500 then costs
+about ten times one of 50). A change document is written by its unit alone, and a batch of
+them becomes one update of each counter it touches. The price: aggregates lag their writes by
+the projector's delay (milliseconds), which a dashboard read closes by applying what is pending
+first (`settle`).
 """
 
 from __future__ import annotations
