@@ -50,13 +50,18 @@ from persistence.metrics import exposition
 from persistence.repositories import Repositories
 from persistence.topics import TOPICS
 from persistence.transactions import RetryPolicy, TransactionRunner
+from resolvers.aggregation import Aggregation
 from resolvers.demo import DemoSeedError, seed_demo
 from resolvers.demo.learners import ADMIN as DEMO_ADMIN
 from resolvers.demo.learners import EDUCATOR as DEMO_EDUCATOR
 from resolvers.demo.learners import PARENT as DEMO_PARENT
 from resolvers.gamification import GamificationSettings, install_default_achievements
 from resolvers.leaderboards import LeaderboardSettings
-from resolvers.maintenance import backfill_leaderboards, backfill_weekly_rollups
+from resolvers.maintenance import (
+    backfill_leaderboards,
+    backfill_weekly_rollups,
+    prepare_dashboards,
+)
 from resolvers.recording import Recorder, RecordingSettings
 from resolvers.services import Services, utc_now
 from resolvers.sweeps import NotificationSweep
@@ -411,7 +416,15 @@ def build_services(database: Database, settings: Settings) -> Services:
     if webhooks is not None:
         dispatcher = WebhookDispatcher(repositories.outbox, webhooks, clock=utc_now)
     outbox = Outbox(dispatcher)  # off (writes nothing) without a notification service
-    recorder = Recorder(repositories, feed, settings.recording, runner=transactions, outbox=outbox)
+    aggregation = Aggregation(repositories, transactions, risk=settings.risk)
+    recorder = Recorder(
+        repositories,
+        feed,
+        settings.recording,
+        runner=transactions,
+        outbox=outbox,
+        aggregation=aggregation,
+    )
     return Services(
         repositories=repositories,
         feed=feed,
@@ -456,6 +469,10 @@ def create_app(
             await backfill_leaderboards(
                 services.repositories, services.transactions, now=services.clock()
             )
+            await prepare_dashboards(
+                services.aggregation, now=services.clock(), pass_threshold=settings.pass_threshold
+            )
+            stack.push_async_callback(services.projector.stop)
             await services.feed.start()
             stack.push_async_callback(services.feed.stop)
             dispatcher = services.outbox.dispatcher

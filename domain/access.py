@@ -169,3 +169,8 @@ def oversees_board(viewer: Viewer, educator_ids: frozenset[str] | None) -> bool:
 def may_change_learner(viewer: Viewer, learner_id: str, *, only_leaderboard: bool) -> bool:
     """Changing a learner's profile: admins; a learner their own leaderboard visibility."""
     return viewer.has(Role.ADMIN) or (only_leaderboard and is_self(viewer, learner_id))
+
+
+def may_read_system_metrics(viewer: Viewer) -> bool:
+    """The admin dashboard (activity across all learners): admins and services."""
+    return viewer.reads_everything

@@ -142,7 +142,10 @@ class LearnerRecord:
         correct = self._correctness(credited, rules)
         if correct is not None:
             after = replace(
-                after, review=review(before.review, correct=correct, at=credited.occurred_at)
+                after,
+                review=review(before.review, correct=correct, at=credited.occurred_at),
+                answers=after.answers + 1,
+                correct=after.correct + (1 if correct else 0),
             )
         if verdict.rewarded and is_counted(event):
             after = replace(

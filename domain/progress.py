@@ -64,6 +64,9 @@ class ContentProgress:
     review: ReviewCard | None = None  # its spaced-repetition card, once answered
     # The `sessionId`s of its latest events (at most MAX_ITEM_SESSIONS), for module sessions.
     sessions: tuple[str, ...] = ()
+    # Answers judged right or wrong, and how many were right (for concept difficulty).
+    answers: int = 0
+    correct: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,8 @@ def advance(progress: ContentProgress, event: LearningEvent) -> ContentProgress:
         rewarded_at=progress.rewarded_at,
         review=progress.review,
         sessions=_with_session(progress.sessions, event.session_id),
+        answers=progress.answers,
+        correct=progress.correct,
     )
 
 

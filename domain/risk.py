@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import reduce
+from zoneinfo import ZoneInfo
 
 from domain.activity import ActivityBucket, DailyRollup, merge_buckets
-from domain.streaks import Streak
+from domain.streaks import DayRun, Streak, streak_on
 
 WINDOW_DAYS = 7
 MIN_STREAK = 3
@@ -122,3 +123,75 @@ def _falling_scores(
 
 def _scores(rollups: Iterable[DailyRollup]) -> ActivityBucket:
     return reduce(merge_buckets, (rollup.total for rollup in rollups), ActivityBucket())
+
+
+# --- the schedule: when a learner who does nothing more is at risk ---------------------------
+
+NEVER_ACTIVE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSchedule:
+    """When a learner is at risk if they do nothing more: from `since` on for good, and during
+    the `windows` ([start, end) instants) before it. Without new activity every rule above is a
+    function of the day alone, so a write can say in advance on which days its learner will be
+    at risk; a list of a group's members can then be ordered and counted without evaluating
+    each member again (the exam rule needs an exam date and is left out)."""
+
+    since: datetime
+    windows: tuple[tuple[datetime, datetime], ...] = ()
+
+    def at_risk(self, at: datetime) -> bool:
+        return at >= self.since or any(start <= at < end for start, end in self.windows)
+
+    def at_risk_since(self, at: datetime) -> datetime | None:
+        """When the spell of risk `at` falls in began (None: not at risk then)."""
+        if at >= self.since:
+            return self.since
+        return next((start for start, end in self.windows if start <= at < end), None)
+
+
+def risk_schedule(
+    *,
+    active_days: Sequence[DayRun],
+    recent: Sequence[DailyRollup],
+    time_zone: str,
+    settings: RiskSettings = RiskSettings(),
+) -> RiskSchedule:
+    """The schedule of a learner whose local active days are `active_days`, with `recent` their
+    rollups of the 14 days up to their last active day, in their time zone.
+
+    `assess_risk` is evaluated for each local day from the last active one until inactivity
+    holds (from then on it always does); each local day starts at its local midnight."""
+    if not active_days:
+        return RiskSchedule(since=NEVER_ACTIVE)
+    last = active_days[-1][1]
+    horizon = max(settings.inactive_days, WINDOW_DAYS)
+    flags = []
+    for offset in range(horizon + 1):
+        today = last + timedelta(days=offset)
+        streak = streak_on(active_days, today=today, local_hour=0)
+        flags.append(
+            bool(assess_risk(today=today, streak=streak, recent=recent, settings=settings))
+        )
+    start = horizon  # inactive from here on, for good
+    while start > 0 and flags[start - 1]:
+        start -= 1
+    zone = ZoneInfo(time_zone)
+
+    def midnight(offset: int) -> datetime:
+        day = last + timedelta(days=offset)
+        return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+    windows = []
+    offset = 0
+    while offset < start:
+        if flags[offset]:
+            end = offset
+            while end < start and flags[end]:
+                end += 1
+            windows.append((midnight(offset), midnight(end)))
+            offset = end
+        else:
+            offset += 1
+    return RiskSchedule(since=midnight(start), windows=tuple(windows))

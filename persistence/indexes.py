@@ -35,6 +35,12 @@ OUTBOX = "webhook_outbox"  # _id: the message id, derived from its cause
 LEADERBOARD = "leaderboard_entries"  # _id 'learner|period': a learner's points in a period
 LEADERBOARD_COUNTS = "leaderboard_counts"  # _id 'board|period|shard': points histograms
 MAINTENANCE = "maintenance"  # _id: the name of a one-off task done (read by _id only)
+# The dashboards' aggregates (persistence.dashboards).
+STANDING = "learner_standing"  # _id learner
+AGGREGATE_CHANGES = "aggregate_changes"  # read in _id order
+GROUP_AGGREGATES = "group_aggregates"  # _id 'group|kind|key'
+GROUP_ROSTERS = "group_rosters"  # _id group; read by _id only
+SYSTEM_AGGREGATES = "system_aggregates"  # _id 'kind|key'; read by _id only
 
 INDEXES: dict[str, list[IndexModel]] = {
     CONTENT: [
@@ -104,6 +110,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     # Dropping a deleted group's boards.
     LEADERBOARD_COUNTS: [IndexModel([("board", ASCENDING)], name="by_board")],
+    # A group's item and skill aggregates are read together; a deleted group's learners found.
+    GROUP_AGGREGATES: [
+        IndexModel(
+            [("groupId", ASCENDING), ("kind", ASCENDING), ("key", ASCENDING)], name="by_group"
+        )
+    ],
+    STANDING: [IndexModel([("groups", ASCENDING)], name="by_group")],
 }
 
 

@@ -41,6 +41,8 @@ def progress_to_document(progress: ContentProgress) -> Document:
         "rewardedAt": [[kind, at] for kind, at in progress.rewarded_at],
         "review": _card_to_document(progress.review),
         "sessions": list(progress.sessions),
+        "answers": progress.answers,
+        "correct": progress.correct,
     }
 
 
@@ -93,6 +95,8 @@ def progress_from_document(doc: Document) -> ContentProgress:
         rewarded_at=tuple((kind, at) for kind, at in doc.get("rewardedAt", ())),
         review=_card_from_document(doc.get("review")),
         sessions=tuple(doc.get("sessions", ())),
+        answers=doc.get("answers", 0),
+        correct=doc.get("correct", 0),
     )
 
 

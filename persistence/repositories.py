@@ -8,6 +8,7 @@ from persistence.achievements import AchievementRepository, PointsRepository, Un
 from persistence.activity import ActivityRepository
 from persistence.catalog import ContentRepository, SkillRepository
 from persistence.certifications import CertificationRepository
+from persistence.dashboards import DashboardRepository
 from persistence.database import Database
 from persistence.events import EventRepository
 from persistence.freezes import FreezeGrantRepository
@@ -48,6 +49,7 @@ class Repositories:
     notifications: NotificationRepository
     outbox: OutboxRepository
     leaderboards: LeaderboardRepository
+    dashboards: DashboardRepository
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -74,4 +76,5 @@ class Repositories:
             notifications=NotificationRepository(database),
             outbox=OutboxRepository(database),
             leaderboards=LeaderboardRepository(database),
+            dashboards=DashboardRepository(database),
         )

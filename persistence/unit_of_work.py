@@ -123,6 +123,7 @@ class UnitOfWork:
         self._notifications: list[Notification] = []
         self._grants: list[FreezeGrant] = []
         self._outbox: list[OutboxMessage] = []
+        self._last: list[Callable[[Session], Awaitable[None]]] = []
 
     # Reads --------------------------------------------------------------------------------
 
@@ -179,6 +180,10 @@ class UnitOfWork:
         """Outbound messages, sent once the unit has committed (and only then)."""
         self._outbox.extend(messages)
 
+    def on_flush(self, write: Callable[[Session], Awaitable[None]]) -> None:
+        """A write of the caller's own, for `flush` to run last in the unit's transaction."""
+        self._last.append(write)
+
     async def flush(self) -> None:
         """Writes everything, new events first: a concurrent writer of the same event loses at
         once, before anything else is written."""
@@ -197,6 +202,8 @@ class UnitOfWork:
         await repos.leaderboards.record(self._points, session)
         await repos.notifications.add(self._notifications, session)
         await repos.outbox.add(self._outbox, session)
+        for write in self._last:
+            await write(session)
         self._events.clear()
         self._new_learners.clear()
         self._unlocks.clear()
@@ -205,6 +212,7 @@ class UnitOfWork:
         self._notifications.clear()
         self._grants.clear()
         self._outbox.clear()
+        self._last.clear()
 
 
 def _learner_key(totals: LearnerTotals) -> str:

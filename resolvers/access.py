@@ -30,6 +30,7 @@ from domain.access import (
     may_read_group,
     may_read_learner,
     may_read_members,
+    may_read_system_metrics,
     may_record_for,
     needs_ties,
     oversees_board,
@@ -164,6 +165,10 @@ class Access:
     async def require_read_members(self, group: Group) -> None:
         if not may_read_members(self.require_viewer(), group.educator_ids):
             raise Forbidden("see this group's members")
+
+    def require_system_metrics(self) -> None:
+        if not may_read_system_metrics(self.require_viewer()):
+            raise Forbidden("see the system's metrics (admins and services only)")
 
     async def managed_group(self, group_id: str) -> Group:
         """The group, if the viewer may change its membership; `Forbidden` otherwise, also

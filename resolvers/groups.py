@@ -24,6 +24,7 @@ from persistence.loaders import Loaders
 from persistence.repositories import Repositories
 from persistence.transactions import TransactionRunner
 from resolvers.access import Access
+from resolvers.aggregation import Aggregation
 from resolvers.leaderboards import leave_group, retag
 from resolvers.reading import Page, check_page_size
 
@@ -96,14 +97,18 @@ async def upsert_group(
     return saved
 
 
-async def delete_group(access: Access, repos: Repositories, group_id: str) -> bool:
-    """Deletes the group, its memberships and its leaderboards; False when there was no such
-    group. Its members' entries leave its boards first, so sending it again after a failure
-    finishes the job."""
+async def delete_group(
+    access: Access, repos: Repositories, group_id: str, *, aggregation: Aggregation | None = None
+) -> bool:
+    """Deletes the group, its memberships, its leaderboards and its dashboard's aggregates;
+    False when there was no such group. Its members' entries leave its boards first, so sending
+    it again after a failure finishes the job."""
     access.require_admin()
     check_id(group_id, "id")
     await leave_group(repos, group_id, await _all_members(repos, group_id))
-    return await repos.groups.delete(group_id)
+    deleted = await repos.groups.delete(group_id)
+    await _aggregation(repos, aggregation).forget_group(group_id)
+    return deleted
 
 
 async def _all_members(repos: Repositories, group_id: str) -> list[str]:
@@ -128,15 +133,18 @@ async def add_members(
     *,
     now: datetime,
     runner: TransactionRunner | None = None,
+    aggregation: Aggregation | None = None,
 ) -> MembershipChange:
     """Adds learners to the group (admins, or the group's educators). Learners not known yet
     are created, as a first event would. Their leaderboard entries join the group's boards
-    (every time it is sent, so a retry after a failure completes it)."""
+    and their history its dashboard (every time it is sent, so a retry after a failure
+    completes it)."""
     found = await access.managed_group(group_id)
     ids = check_member_ids(learner_ids, "learnerIds")
     await repos.learners.create_missing([Learner(learner_id) for learner_id in ids])
     added = await repos.groups.add_members(found.id, ids, by=access.viewer_id, now=now)
     await retag(runner or TransactionRunner(repos), repos, ids)
+    await _aggregation(repos, aggregation).sync_members(found.id, ids)
     return MembershipChange(found, ids, added)
 
 
@@ -147,12 +155,19 @@ async def remove_members(
     learner_ids: list[str],
     *,
     runner: TransactionRunner | None = None,
+    aggregation: Aggregation | None = None,
 ) -> MembershipChange:
     found = await access.managed_group(group_id)
     ids = check_member_ids(learner_ids, "learnerIds")
     removed = await repos.groups.remove_members(found.id, ids)
     await retag(runner or TransactionRunner(repos), repos, ids)
+    await _aggregation(repos, aggregation).sync_members(found.id, ids)
     return MembershipChange(found, ids, removed)
+
+
+def _aggregation(repos: Repositories, aggregation: Aggregation | None) -> Aggregation:
+    """The service's aggregation (the recorder's), or one of its own for callers without."""
+    return aggregation or Aggregation(repos, TransactionRunner(repos))
 
 
 async def link_guardian(

@@ -10,6 +10,7 @@ from domain.activity import DailyRollup, merge_rollups, week_of
 from persistence.repositories import Repositories
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
+from resolvers.aggregation import Aggregation
 
 log = logging.getLogger("cairn.maintenance")
 
@@ -60,3 +61,15 @@ async def backfill_leaderboards(
 
 async def _rebuild(repos: Repositories, learner_ids: list[str], unit: UnitOfWork) -> int:
     return await repos.leaderboards.rebuild(learner_ids, unit.session)
+
+
+async def prepare_dashboards(
+    aggregation: Aggregation, *, now: datetime, pass_threshold: float
+) -> None:
+    """At start-up: builds the dashboards' aggregates for a database written before them (once;
+    `Aggregation.backfill`), brings them in line with group memberships a process that died
+    changed without following, then starts the projector (which first applies the changes an
+    earlier run left pending)."""
+    await aggregation.backfill(now=now, pass_threshold=pass_threshold)
+    await aggregation.reconcile()
+    await aggregation.projector.start()

@@ -34,6 +34,7 @@ from persistence.topics import NOTIFICATIONS_FEED, PROGRESS_UPDATES, UNLOCKS_FEE
 from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
 from resolvers.access import Access
+from resolvers.aggregation import Aggregation
 from resolvers.group_commit import GroupCommit
 from resolvers.subjects import SubjectIndex
 from resolvers.webhooks import Outbox
@@ -128,18 +129,27 @@ class Recorder:
         *,
         runner: TransactionRunner | None = None,
         outbox: Outbox | None = None,
+        aggregation: Aggregation | None = None,
     ) -> None:
         self.repositories = repositories
         self.feed = feed
         self.settings = settings
         self.runner = runner or TransactionRunner(repositories)
         self.outbox = outbox or Outbox()
+        # The dashboards' aggregates: staged with each unit, applied after it commits.
+        self.aggregation = aggregation or Aggregation(repositories, self.runner)
         self.group_commit: GroupCommit[_Pending, EventResult] = GroupCommit(self._write)
         self.subjects = SubjectIndex(repositories)
 
     def without_outbound(self) -> Recorder:
         """A recorder that tells the notification service nothing (loading demo data)."""
-        return Recorder(self.repositories, self.feed, self.settings, runner=self.runner)
+        return Recorder(
+            self.repositories,
+            self.feed,
+            self.settings,
+            runner=self.runner,
+            aggregation=self.aggregation,
+        )
 
     async def record_one(self, draft: EventDraft, *, received_at: datetime) -> EventResult:
         """Records one event; a failure is raised rather than returned."""
@@ -199,6 +209,7 @@ class Recorder:
         results = await self.runner.run(lambda unit: self._store(unit, pending))
         if any(result.notifications for result in results):
             self.outbox.wake()
+        self.aggregation.projector.poke()
         return results
 
     async def _store(self, unit: UnitOfWork, pending: Sequence[_Pending]) -> list[EventResult]:
@@ -218,6 +229,7 @@ class Recorder:
         fresh = sorted(first.values(), key=lambda pair: pair[1].event.occurred_at)
         if fresh:
             records = await self._records(unit, [p for _, p in fresh])
+            staging = await self.aggregation.begin(unit, records)
             rules = await self._rules(unit, [p.item for _, p in fresh])
             outcomes = []
             for position, p in fresh:
@@ -239,6 +251,7 @@ class Recorder:
                     outcome,
                     notifications=notifications,
                 )
+            await staging.finish([(p.event, p.received_at) for _, p in fresh])
         for position, p in repeats:
             original_position, original = first[p.key]
             recorded = results[original_position].outcome

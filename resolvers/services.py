@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from domain.risk import RiskSettings
 from persistence.feed import Feed
 from persistence.loaders import Loaders
+from persistence.projector import Projector
 from persistence.repositories import Repositories
 from persistence.transactions import TransactionRunner
+from resolvers.aggregation import Aggregation
 from resolvers.gamification import GamificationSettings
 from resolvers.leaderboards import LeaderboardSettings
 from resolvers.recording import Recorder
@@ -37,6 +39,16 @@ class Services:
     # when it is off) and wake it after commit.
     outbox: Outbox = field(default_factory=Outbox)
     leaderboards: LeaderboardSettings = field(default_factory=LeaderboardSettings)
+
+    @property
+    def aggregation(self) -> Aggregation:
+        """Keeps the dashboards' aggregates (the recorder's, so writes and membership changes
+        share one projector)."""
+        return self.recorder.aggregation
+
+    @property
+    def projector(self) -> Projector:
+        return self.recorder.aggregation.projector
 
     @property
     def transactions(self) -> TransactionRunner:

@@ -62,12 +62,14 @@ from graphql.execution.values import VariableValues
 from strawberry.extensions import SchemaExtension
 
 from domain.catalog import Difficulty
+from domain.dashboards import RETENTION_WEEKS
 from domain.events import MAX_BATCH
 from domain.leaderboards import DEFAULT_SIZE, MAX_AROUND, MAX_SIZE
 from domain.notifications import NotificationKind
 from domain.risk import RiskKind
 from resolvers.analytics import CURVE_DAYS, MAX_SERIES_DAYS, TREND_DEFAULT_DAYS
 from resolvers.catalog import MAX_UPSERT
+from resolvers.dashboards import MAX_LIST
 from resolvers.engagement import MAX_HISTORY_WEEKS
 from resolvers.gamification import RECENT_ACHIEVEMENTS, TREND_DAYS
 from resolvers.paths import MAX_PATHS
@@ -324,6 +326,21 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     ("Dashboard", "certificationProgress"): UNSIZED_LIST,
     ("DailyActivity", "byCategory"): UNSIZED_LIST,
     ("DailyActivity", "byCertification"): UNSIZED_LIST,
+    # The dashboards: a page of members from the root's `first`, short lists by their own.
+    ("Query", "groupDashboard"): Paged(First()),
+    ("GroupDashboard", "members"): Paged(PageOf()),
+    ("GroupMemberConnection", "edges"): PageOf(),
+    ("GroupMemberConnection", "nodes"): PageOf(),
+    ("GroupMember", "riskReasons"): Estimate(len(RiskKind)),
+    ("GroupDashboard", "atRiskLearners"): First(maximum=MAX_LIST),
+    ("AtRiskLearner", "reasons"): Estimate(len(RiskKind)),
+    ("ConceptDifficulty", "items"): First(maximum=MAX_LIST),
+    ("ConceptDifficulty", "skills"): First(maximum=MAX_LIST),
+    ("GroupDashboard", "interventions"): First(maximum=MAX_LIST),
+    ("Query", "adminDashboard"): Paged(Days()),
+    ("AdminDashboard", "dailyActiveLearners"): PageOf(),
+    ("AdminDashboard", "weeklyRetention"): Estimate(RETENTION_WEEKS),
+    ("AdminDashboard", "badgeAwards"): UNSIZED_LIST,
 }
 
 

@@ -12,6 +12,7 @@ from domain.leaderboards import DEFAULT_AROUND
 from domain.levels import level_for
 from resolvers import (
     catalog,
+    dashboards,
     engagement,
     family,
     gamification,
@@ -26,6 +27,7 @@ from resolvers import paths as path_use_cases
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection, decode_cursor
 from schema.context import Info
+from schema.dashboards import AdminDashboard, GroupDashboard
 from schema.engagement import (
     GrantStreakFreezesInput,
     GrantStreakFreezesPayload,
@@ -182,6 +184,36 @@ class Query:
         return await leaderboard(
             info, period=period, group_id=group_id, week=week, first=first, around=around
         )
+
+    @strawberry.field(
+        description="A group's dashboard (its educators, admins, services), with a page of its "
+        "members (`first`, at most 100, and `after`); null if the group is unknown."
+    )
+    async def group_dashboard(
+        self, info: Info, group_id: str, first: int = 20, after: str | None = None
+    ) -> GroupDashboard | None:
+        ctx = info.context
+        found = await dashboards.group_dashboard(
+            ctx.access,
+            ctx.services.projector,
+            group_id,
+            now=ctx.now(),
+            first=first,
+            after=decode_cursor(after),
+            risk=ctx.services.risk,
+        )
+        return GroupDashboard.from_domain(found) if found else None
+
+    @strawberry.field(
+        description="The admin's dashboard over the last `days` UTC days, at most 366 (admins, "
+        "services)."
+    )
+    async def admin_dashboard(self, info: Info, days: int = 30) -> AdminDashboard:
+        ctx = info.context
+        found = await dashboards.system_dashboard(
+            ctx.access, ctx.repositories, ctx.services.projector, now=ctx.now(), days=days
+        )
+        return AdminDashboard.from_domain(found)
 
     @strawberry.field(description="The catalog's learning paths, by id.")
     async def learning_paths(self, info: Info) -> list[LearningPath]:
@@ -422,7 +454,10 @@ class Mutation:
         description="Deletes a group and its memberships (admins); false if there was none."
     )
     async def delete_group(self, info: Info, id: str) -> bool:
-        return await groups.delete_group(info.context.access, info.context.repositories, id)
+        ctx = info.context
+        return await groups.delete_group(
+            ctx.access, ctx.repositories, id, aggregation=ctx.services.aggregation
+        )
 
     @strawberry.mutation(
         description="Adds learners (at most 1,000) to a group (admins, the group's educators)."
@@ -438,6 +473,7 @@ class Mutation:
             learner_ids,
             now=ctx.now(),
             runner=ctx.services.transactions,
+            aggregation=ctx.services.aggregation,
         )
         return GroupMembersPayload.from_domain(change)
 
@@ -449,7 +485,12 @@ class Mutation:
     ) -> GroupMembersPayload:
         ctx = info.context
         change = await groups.remove_members(
-            ctx.access, ctx.repositories, group_id, learner_ids, runner=ctx.services.transactions
+            ctx.access,
+            ctx.repositories,
+            group_id,
+            learner_ids,
+            runner=ctx.services.transactions,
+            aggregation=ctx.services.aggregation,
         )
         return GroupMembersPayload.from_domain(change)
 

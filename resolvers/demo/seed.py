@@ -71,7 +71,7 @@ async def seed_demo(
     # Before the events: a learner first seen through an event would get UTC days.
     for profile in PROFILES:
         await upsert_learner(access, repos, LearnerChanges.replacing(profile.learner))
-    await _relationships(access, repos, now=now)
+    await _relationships(access, repos, recorder, now=now)
     await _goals(repos, now=now, weeks=weeks)
 
     histories = demo_events(now=now, weeks=weeks, seed=seed)
@@ -90,6 +90,7 @@ async def seed_demo(
                         f"{result.error}"
                     ) from result.error
                 recorded += result.recorded
+    await recorder.aggregation.projector.drain()  # the dashboards show it all at once
     return DemoSummary(
         skills=len(SKILLS),
         content_items=len(CONTENT),
@@ -99,7 +100,9 @@ async def seed_demo(
     )
 
 
-async def _relationships(access: Access, repos: Repositories, *, now: datetime) -> None:
+async def _relationships(
+    access: Access, repos: Repositories, recorder: Recorder, *, now: datetime
+) -> None:
     """The demo parent's children and the demo educator's class of all four learners, whose
     leaderboards show names."""
     for child in CHILDREN:
@@ -112,7 +115,15 @@ async def _relationships(access: Access, repos: Repositories, *, now: datetime) 
     )
     await upsert_group(access, repos, group, now=now)
     learners = [profile.learner.id for profile in PROFILES]
-    await add_members(access, repos, CLASS, learners, now=now)
+    await add_members(
+        access,
+        repos,
+        CLASS,
+        learners,
+        now=now,
+        runner=recorder.runner,
+        aggregation=recorder.aggregation,
+    )
 
 
 async def _goals(repos: Repositories, *, now: datetime, weeks: int) -> None:

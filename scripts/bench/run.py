@@ -29,6 +29,7 @@ from resolvers.services import Services, utc_now
 from schema import build_schema
 from scripts.bench.commands import commands_per_request, seed_fleet
 from scripts.bench.common import SEED, Bench, EventFactory, build_catalog, build_certification
+from scripts.bench.dashboards import dashboard_reads
 from scripts.bench.ingestion import contention, ingestion
 from scripts.bench.leaderboards import leaderboard_reads
 from scripts.bench.reads import read_cost
@@ -51,6 +52,7 @@ SECTIONS: tuple[tuple[str, Measure], ...] = (
     ("3. commands", commands_per_request),
     ("4. unlocks", unlock_latency),
     ("5. leaderboards", leaderboard_reads),
+    ("6. dashboards", dashboard_reads),
 )
 
 

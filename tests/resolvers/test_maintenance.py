@@ -1,13 +1,22 @@
-"""Weekly rollups for a database from before them are built from the daily ones."""
+"""Weekly rollups and the dashboards' aggregates for a database from before them are built
+from the derived documents it has."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from persistence.indexes import WEEKLY, WEEKLY_BREAKDOWNS
+from domain.aggregates import HOUR
+from persistence.indexes import (
+    AGGREGATE_CHANGES,
+    STANDING,
+    SYSTEM_AGGREGATES,
+    WEEKLY,
+    WEEKLY_BREAKDOWNS,
+)
 from persistence.repositories import Repositories
+from resolvers.aggregation import Aggregation
 from resolvers.catalog import upsert_content, upsert_skills
-from resolvers.maintenance import backfill_weekly_rollups
+from resolvers.maintenance import backfill_weekly_rollups, prepare_dashboards
 from resolvers.recording import Recorder
 from tests.factories import NOW, admin, content_item, draft, skill
 
@@ -56,3 +65,24 @@ async def test_the_backfill_does_nothing_once_weekly_rollups_exist(
     await recorded_weeks(repositories, recorder)
 
     assert await backfill_weekly_rollups(repositories) == 0
+
+
+async def test_the_dashboards_are_built_once_for_a_database_from_before_them(
+    repositories: Repositories, recorder: Recorder
+) -> None:
+    await recorded_weeks(repositories, recorder)
+    await recorder.aggregation.projector.drain()
+    kept = await repositories.dashboards.system_counters()
+    for name in (STANDING, AGGREGATE_CHANGES, SYSTEM_AGGREGATES):
+        await repositories.database[name].delete_many({})
+    aggregation = Aggregation(repositories, recorder.runner)
+
+    await prepare_dashboards(aggregation, now=NOW, pass_threshold=0.7)
+    await aggregation.projector.stop()
+
+    rebuilt = await repositories.dashboards.system_counters()
+    assert {t: f for t, f in rebuilt.items() if t[0] != HOUR} == {
+        t: f for t, f in kept.items() if t[0] != HOUR
+    }
+    assert await repositories.dashboards.backfilled()
+    assert await aggregation.backfill(now=NOW, pass_threshold=0.7) == 0

@@ -71,6 +71,7 @@ ADMINS = frozenset({"admin"})
 SEE_CLASS_A = frozenset({"ada", "ed", "admin", "service"})
 MEMBERS_OF_CLASS_A = frozenset({"ed", "admin", "service"})
 MANAGE_CLASS_A = frozenset({"ed", "admin"})
+SYSTEM = frozenset({"admin", "service"})
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,17 @@ RULES: dict[str, Rule] = {
     # rule, learners, admins and services, is tried in test_leaderboard_queries.py).
     "Query.leaderboard": Rule(SEE_CLASS_A, '(groupId: "class-a")'),
     "Learner.leaderboardRank": Rule(READ_ADA),
+    # The dashboards: a group's for its educators, admins and services; the system's for admins
+    # and services. Their parts check again, in their use cases.
+    "Query.groupDashboard": Rule(MEMBERS_OF_CLASS_A, '(groupId: "class-a")'),
+    "Query.adminDashboard": Rule(SYSTEM),
+    "GroupDashboard.overview": INHERIT,
+    "GroupDashboard.members": INHERIT,
+    "GroupDashboard.atRiskLearners": INHERIT,
+    "GroupDashboard.conceptDifficulty": INHERIT,
+    "GroupDashboard.interventions": INHERIT,
+    "ConceptDifficulty.items": INHERIT,
+    "ConceptDifficulty.skills": INHERIT,
     "Group.memberCount": Rule(MEMBERS_OF_CLASS_A),
     "Group.members": Rule(MEMBERS_OF_CLASS_A),
     "Viewer.learner": INHERIT,  # the viewer's own record
