@@ -93,6 +93,8 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="by_time",
         ),
         IndexModel([("userId", ASCENDING), ("unread", ASCENDING)], name="unread"),
+        # The admin dashboard's engagement reads the last days' notifications, not all of them.
+        IndexModel([("recordedAt", ASCENDING)], name="by_recorded_at"),
     ],
     # The notification sweep finds learners whose streak may be at risk by the last day covered.
     TOTALS: [IndexModel([("coveredThrough", ASCENDING)], name="by_covered_through")],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.errors import InvalidInput
 from domain.notifications import (
@@ -120,6 +120,32 @@ async def follow(
                 last = key
     except SubscriberLagged:
         raise InvalidInput("after", _LAGGED) from None
+
+
+@dataclass(frozen=True, slots=True)
+class KindEngagement:
+    kind: NotificationKind
+    sent: int
+    read: int
+
+    @property
+    def read_rate(self) -> float | None:
+        return self.read / self.sent * 100 if self.sent else None
+
+
+async def engagement(
+    access: Access, repos: Repositories, *, now: datetime, days: int
+) -> list[KindEngagement]:
+    """Notification engagement across all users over the last `days` days (admins, services):
+    per kind, how many were made and how many of those were read."""
+    access.require_system_metrics()
+    counts = await repos.notifications.counts_by_kind(now - timedelta(days=days))
+    rows = [
+        KindEngagement(NotificationKind(kind), sent, read)
+        for kind, (sent, read) in counts.items()
+        if kind in NotificationKind.__members__.values()
+    ]
+    return sorted(rows, key=lambda row: (-row.sent, row.kind.value))
 
 
 def _viewer(access: Access) -> str:

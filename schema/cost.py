@@ -267,6 +267,8 @@ RULES: Final[Mapping[tuple[str, str], Rule]] = {
     # and the viewer's row with up to `around` rows either side.
     ("Query", "leaderboard"): Paged(First(maximum=MAX_SIZE, default=DEFAULT_SIZE)),
     ("Leaderboard", "top"): PageOf(),
+    ("GroupDashboard", "leaderboard"): Paged(First(maximum=MAX_SIZE, default=DEFAULT_SIZE)),
+    ("AdminDashboard", "notificationEngagement"): Estimate(len(NotificationKind)),
     ("Leaderboard", "neighbours"): Estimate(2 * MAX_AROUND + 1),
     # A page of the field above.
     ("ContentItemConnection", "edges"): PageOf(),

@@ -9,11 +9,14 @@ import strawberry
 
 from domain import dashboards, suggestions
 from resolvers import dashboards as use_cases
+from resolvers import notifications as notification_use_cases
 from schema.analytics import RiskReason
 from schema.catalog import ContentItem, Skill
 from schema.connections import Connection, encode_cursor
 from schema.context import Info
+from schema.engagement import NotificationKind
 from schema.groups import Group
+from schema.leaderboards import Leaderboard, LeaderboardPeriod, leaderboard
 from schema.learners import Learner
 
 InterventionKind = strawberry.enum(
@@ -74,6 +77,14 @@ class MemberEngagement:
     active_days_last_7_days: int
     current_streak: int
     last_active_day: date | None
+
+
+@strawberry.type(description="How often one kind of notification is made and read.")
+class NotificationEngagement:
+    kind: NotificationKind  # type: ignore[valid-type]
+    sent: int = strawberry.field(description="Made (into inboxes) in the dashboard's days.")
+    read: int = strawberry.field(description="Of those, marked read so far.")
+    read_rate: float | None = strawberry.field(description="Read over made, percent.")
 
 
 @strawberry.type(description="One member of a group: progress, engagement and risk.")
@@ -273,6 +284,21 @@ class GroupDashboard:
             after=self.value.after_key,
         )
 
+    @strawberry.field(
+        description="The group's leaderboard, as the viewer may see it (its educators see every "
+        "listed name): this week's or all time, the top `first` (default "
+        "CAIRN_LEADERBOARD_SIZE, at most 100)."
+    )
+    async def leaderboard(
+        self,
+        info: Info,
+        period: LeaderboardPeriod = LeaderboardPeriod.WEEK,  # type: ignore[valid-type]
+        first: int | None = None,
+    ) -> Leaderboard | None:
+        return await leaderboard(
+            info, period=period, group_id=self.value.group.id, week=None, first=first, around=0
+        )
+
     @strawberry.field(description="Members at risk now, the longest first; at most 50.")
     async def at_risk_learners(self, info: Info, first: int = 10) -> list[AtRiskLearner]:
         ctx = info.context
@@ -359,6 +385,25 @@ class AdminDashboard:
     )
     badge_awards: list[BadgeAwards] = strawberry.field(description="The most awarded first.")
     events_per_minute: EventsPerMinute
+
+    @strawberry.field(
+        description="Per kind, the notifications made in the dashboard's days and the share "
+        "read (in-app), most made first."
+    )
+    async def notification_engagement(self, info: Info) -> list[NotificationEngagement]:
+        ctx = info.context
+        found = await notification_use_cases.engagement(
+            ctx.access, ctx.repositories, now=self.as_of, days=self.days
+        )
+        return [
+            NotificationEngagement(
+                kind=row.kind,
+                sent=row.sent,
+                read=row.read,
+                read_rate=_round(row.read_rate),
+            )
+            for row in found
+        ]
 
     @classmethod
     def from_domain(cls, value: use_cases.SystemDashboard) -> Self:

@@ -146,6 +146,8 @@ RULES: dict[str, Rule] = {
     "GroupDashboard.atRiskLearners": INHERIT,
     "GroupDashboard.conceptDifficulty": INHERIT,
     "GroupDashboard.interventions": INHERIT,
+    "GroupDashboard.leaderboard": INHERIT,  # the group's board: its educators read it
+    "AdminDashboard.notificationEngagement": INHERIT,
     "ConceptDifficulty.items": INHERIT,
     "ConceptDifficulty.skills": INHERIT,
     "Group.memberCount": Rule(MEMBERS_OF_CLASS_A),

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from domain.access import Role
+from resolvers.access import Access
 from resolvers.demo import seed_demo
+from resolvers.notifications import inbox, mark_read
 from resolvers.services import Services
 from tests.factories import NOW, viewer
 from tests.schema.conftest import Execute
@@ -177,3 +179,53 @@ async def test_only_admins_and_services_see_the_systems_activity(
 
     assert result["data"] is None
     assert [e["extensions"]["code"] for e in result["errors"]] == ["FORBIDDEN"]
+
+
+@pytest.mark.usefixtures("demo")
+async def test_the_class_dashboard_holds_its_leaderboard_with_every_name(
+    execute: Execute,
+) -> None:
+    result = await execute(
+        """{ groupDashboard(groupId: "demo-class") {
+          leaderboard(period: ALL_TIME, first: 4) { groupId top { rank points learnerId } } } }""",
+        as_viewer=EDUCATOR,
+    )
+
+    assert result["errors"] == []
+    board = result["data"]["groupDashboard"]["leaderboard"]
+    assert board["groupId"] == "demo-class"
+    top = board["top"]
+    assert len(top) == 4
+    # The educator sees every listed learner by id, Alan's anonymity notwithstanding.
+    assert {row["learnerId"] for row in top} == {
+        "demo-ada",
+        "demo-grace",
+        "demo-alan",
+        "demo-katherine",
+    }
+    points = [row["points"] for row in top]
+    assert points == sorted(points, reverse=True) and top[0]["rank"] == 1
+
+
+@pytest.mark.usefixtures("demo")
+async def test_the_admin_sees_how_notifications_are_read(
+    execute: Execute, services: Services
+) -> None:
+    ada = Access(viewer("demo-ada", Role.LEARNER), services.new_loaders())
+    page = await inbox(ada, services.repositories, first=3, after=None, unread_only=False)
+    await mark_read(
+        ada, services.repositories, ids=[n.id for n in page.items], everything=False, now=NOW
+    )
+
+    result = await execute(
+        "{ adminDashboard(days: 30) { notificationEngagement { kind sent read readRate } } }"
+    )
+
+    assert result["errors"] == []
+    rows = result["data"]["adminDashboard"]["notificationEngagement"]
+    assert rows and sum(row["read"] for row in rows) == 3
+    assert all(row["sent"] >= row["read"] for row in rows)
+    sent = [row["sent"] for row in rows]
+    assert sent == sorted(sent, reverse=True)
+    unlocked = next(row for row in rows if row["kind"] == "ACHIEVEMENT_UNLOCKED")
+    assert unlocked["sent"] > 0
