@@ -8,16 +8,8 @@ import strawberry
 
 from domain.errors import DomainError, InvalidInput
 from domain.levels import level_for
-from resolvers import (
-    catalog,
-    dashboards,
-    gamification,
-    groups,
-    learners,
-    readiness,
-    reading,
-    recording,
-)
+from resolvers import catalog, gamification, groups, learners, readiness, reading, recording
+from resolvers import dashboards as dashboard_use_cases
 from resolvers import paths as path_use_cases
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
 from schema.connections import Connection, decode_cursor
@@ -135,7 +127,7 @@ class Query:
         self, info: Info, group_id: str, first: int = 20, after: str | None = None
     ) -> GroupDashboard | None:
         ctx = info.context
-        found = await dashboards.group_dashboard(
+        found = await dashboard_use_cases.group_dashboard(
             ctx.access,
             ctx.services.projector,
             group_id,
@@ -152,7 +144,7 @@ class Query:
     )
     async def admin_dashboard(self, info: Info, days: int = 30) -> AdminDashboard:
         ctx = info.context
-        found = await dashboards.system_dashboard(
+        found = await dashboard_use_cases.system_dashboard(
             ctx.access, ctx.repositories, ctx.services.projector, now=ctx.now(), days=days
         )
         return AdminDashboard.from_domain(found)
