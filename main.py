@@ -684,13 +684,14 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
 async def seed(settings: Settings) -> None:
     async with database_uri(settings) as uri:
         database = await connect(uri, settings.database)
+        services = build_services(database, settings)
         try:
-            services = build_services(database, settings)
             await install_default_achievements(services.repositories)
             recorder = services.recorder.without_outbound()
             summary = await seed_demo(services.repositories, recorder, now=utc_now())
             print(f"demo data: {summary}")
         finally:
+            await services.projector.stop()
             database.client.close()
 
 

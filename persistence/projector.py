@@ -137,10 +137,19 @@ class Projector:
             except Exception:
                 log.exception("sweeping aggregate changes failed; trying again later")
 
-    async def stop(self) -> None:
-        for task in (self._sweeper, self._task):
-            if task is not None and not task.done():
+    async def stop(self, *, grace_seconds: float = 5.0) -> None:
+        """Stops sweeping, and lets a drain under way finish (within `grace_seconds`, else it
+        is cancelled: its transaction aborts, and what it had taken stays pending)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        task = self._task
+        if task is not None and not task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), grace_seconds)
+            if not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._sweeper = self._task = None

@@ -12,7 +12,6 @@ from domain.leaderboards import DEFAULT_AROUND
 from domain.levels import level_for
 from resolvers import (
     catalog,
-    dashboards,
     engagement,
     family,
     gamification,
@@ -22,6 +21,7 @@ from resolvers import (
     reading,
     recording,
 )
+from resolvers import dashboards as dashboard_use_cases
 from resolvers import notifications as notification_use_cases
 from resolvers import paths as path_use_cases
 from schema.catalog import ContentItem, ContentItemInput, Skill, SkillInput
@@ -193,7 +193,7 @@ class Query:
         self, info: Info, group_id: str, first: int = 20, after: str | None = None
     ) -> GroupDashboard | None:
         ctx = info.context
-        found = await dashboards.group_dashboard(
+        found = await dashboard_use_cases.group_dashboard(
             ctx.access,
             ctx.services.projector,
             group_id,
@@ -210,7 +210,7 @@ class Query:
     )
     async def admin_dashboard(self, info: Info, days: int = 30) -> AdminDashboard:
         ctx = info.context
-        found = await dashboards.system_dashboard(
+        found = await dashboard_use_cases.system_dashboard(
             ctx.access, ctx.repositories, ctx.services.projector, now=ctx.now(), days=days
         )
         return AdminDashboard.from_domain(found)

@@ -88,6 +88,7 @@ async def run() -> tuple[dict[str, float], list[str]]:
         counter = CommandCounter()
         client = create_client(uri, listeners=[counter])
         name = f"cairn_bench_{uuid.uuid4().hex[:8]}"
+        services: Services | None = None
         try:
             database = await open_database(client, name)
             await ensure_indexes(database)
@@ -125,6 +126,8 @@ async def run() -> tuple[dict[str, float], list[str]]:
             print(f"\nTotal {summary['total_seconds']:.1f} s")
             return summary, bench.failures
         finally:
+            if services is not None:
+                await services.projector.stop()  # no transaction left open on the server
             if external:  # an embedded server's folder goes away with it
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(client.drop_database(name), timeout=30)

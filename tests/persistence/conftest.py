@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,5 +41,18 @@ async def real(real_mongodb_uri: str) -> AsyncIterator[RealServer]:
         yield RealServer(database, repositories, feed, Recorder(repositories, feed), commands)
     finally:
         await feed.stop()
+        await projectors_done()
         await client.drop_database(name)
         client.close()
+
+
+async def projectors_done() -> None:
+    """Waits for the projectors' drains under way (any recorder's, a test may make several):
+    a database dropped in the middle of a transaction can hang the embedded server."""
+    running = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "Projector._run"
+    ]
+    if running:
+        await asyncio.wait(running, timeout=30)

@@ -64,6 +64,7 @@ async def test_a_page_of_200_learners_costs_as_many_commands_as_2(real: RealServ
         ],
         received_at=NOW,
     )
+    await real.recorder.aggregation.projector.drain()  # the writes' own work, done
 
     few = await commands_for(real, learners[:2])
     many = await commands_for(real, learners)
