@@ -505,6 +505,23 @@ def demo_tokens(tokens: TokenSettings) -> str:
     return "\n".join(lines)
 
 
+def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the app (`serve`, and the benchmark's live-update clients)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # uvicorn's loggers write through the root logger set up by `configure_logging`;
+        # Cairn writes its own access line per GraphQL request (`cairn.access`).
+        log_config=None,
+        access_log=False,
+        http=with_header_timeout(settings.header_timeout_seconds),
+        # SIGTERM: requests in flight get this long, then open connections are closed.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
+    )
+
+
 async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
     """Runs the service until SIGTERM or SIGINT (0), or until its database is lost (1)."""
     exit_code = 0
@@ -526,19 +543,7 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
         app = create_app(
             settings, uri, seed_if_empty=seed_if_empty, embedded=embedded, give_up=give_up
         )
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            # uvicorn's loggers write through the root logger set up by `configure_logging`;
-            # Cairn writes its own access line per GraphQL request (`cairn.access`).
-            log_config=None,
-            access_log=False,
-            http=with_header_timeout(settings.header_timeout_seconds),
-            # SIGTERM: requests in flight get this long, then open connections are closed.
-            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
-        )
+        config = server_config(app, settings)
         log.info("GraphQL and GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
         if seed_if_empty:
             print(demo_tokens(settings.token_settings()), flush=True)
