@@ -33,6 +33,7 @@ from schema.groups import (
     groups_connection,
 )
 from schema.learners import Learner, LearnerInput
+from schema.live import live
 from schema.nodes import Node, from_global_id
 from schema.paths import LearningPath, LearningPathInput
 from schema.progress import ContentProgress
@@ -346,8 +347,8 @@ class Subscription:
             unlocks = gamification.follow_unlocks(
                 ctx.access, ctx.repositories, ctx.services.feed, learner_id, after=after_seq
             )
-            async for unlock in unlocks:
-                yield AchievementUnlock.from_domain(unlock)
+            async for unlock in live(info, unlocks, AchievementUnlock.from_domain):
+                yield unlock
         except DomainError as error:
             raise as_graphql_error(error) from None
 
@@ -359,9 +360,8 @@ class Subscription:
     ) -> AsyncGenerator[ContentProgress, None]:
         try:
             ctx = info.context
-            async for progress in gamification.follow_progress(
-                ctx.access, ctx.services.feed, learner_id
-            ):
-                yield ContentProgress.from_domain(progress)
+            updates = gamification.follow_progress(ctx.access, ctx.services.feed, learner_id)
+            async for progress in live(info, updates, ContentProgress.from_domain):
+                yield progress
         except DomainError as error:
             raise as_graphql_error(error) from None

@@ -49,6 +49,8 @@ CAIRN_METRICS = (
     "cairn_transaction_retries_total",
     "cairn_change_stream_lag_seconds",
     "cairn_live_subscribers",
+    "cairn_live_executions_total",
+    "cairn_live_deliveries_total",
     "cairn_database_errors_total",
 )
 
