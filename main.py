@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: float = Field(
         default=30.0, ge=0, le=300, description="Clock skew allowed on exp and nbf."
     )
+    websocket_compression: bool = Field(
+        default=False,
+        description="permessage-deflate for WebSocket clients that offer it (CPU and memory "
+        "per connection for a little bandwidth on small live updates).",
+    )
     websocket_init_seconds: float = Field(
         default=WEBSOCKET_INIT_SECONDS, gt=0, description="Time to send connection_init."
     )
@@ -519,6 +524,7 @@ def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         http=with_header_timeout(settings.header_timeout_seconds),
         # SIGTERM: requests in flight get this long, then open connections are closed.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
+        ws_per_message_deflate=settings.websocket_compression,
     )
 
 
