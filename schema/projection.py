@@ -18,17 +18,24 @@ subscription payloads.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLString,
     Undefined,
     is_leaf_type,
     is_list_type,
-    is_non_null_type,
     is_object_type,
 )
 from graphql.execution import Executor
@@ -85,18 +92,11 @@ def _definition(field: GraphQLField) -> Any:
 def _completer(
     executor: Executor[Any], return_type: GraphQLOutputType, details: list[FieldDetails]
 ) -> Complete | None:
-    if is_non_null_type(return_type):
-        inner = _completer(executor, return_type.of_type, details)
-        if inner is None:
-            return None
-
-        def non_null(value: Any) -> Any:
-            completed = inner(value)
-            if completed is None:
-                raise Unprojectable
-            return completed
-
-        return non_null
+    non_null = isinstance(return_type, GraphQLNonNull)
+    if isinstance(return_type, GraphQLNonNull):
+        return_type = return_type.of_type
+    if is_leaf_type(return_type):
+        return _leaf_completer(return_type, non_null=non_null)
     if is_list_type(return_type):
         item = _completer(executor, return_type.of_type, details)
         if item is None:
@@ -104,30 +104,62 @@ def _completer(
 
         def each(value: Any) -> Any:
             if value is None or value is Undefined:
+                if non_null:
+                    raise Unprojectable
                 return None
             if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
                 raise Unprojectable
             return [item(entry) for entry in value]
 
         return each
-    if is_leaf_type(return_type):
-        coerce = return_type.coerce_output_value
-
-        def leaf(value: Any) -> Any:
-            if value is None or value is Undefined:
-                return None
-            try:
-                coerced = coerce(value)
-            except Exception as error:
-                raise Unprojectable from error
-            if coerced is None or coerced is Undefined:
-                raise Unprojectable
-            return coerced
-
-        return leaf
     if is_object_type(return_type):
-        return _object_completer(executor, return_type, details)
+        completed = _object_completer(executor, return_type, details)
+        if completed is None or not non_null:
+            return completed
+        nullable_object = completed
+
+        def non_null_object(value: Any) -> Any:
+            result = nullable_object(value)
+            if result is None:
+                raise Unprojectable
+            return result
+
+        return non_null_object
     return None  # interfaces and unions: the runtime type needs resolving
+
+
+# graphql-core's own scalars give these values back as they are (`coerce_output_value`).
+_SAME: dict[GraphQLScalarType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+_MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
+
+
+def _leaf_completer(return_type: GraphQLOutputType, *, non_null: bool) -> Complete:
+    assert isinstance(return_type, GraphQLScalarType | GraphQLEnumType)
+    coerce = return_type.coerce_output_value
+    same = _SAME.get(return_type) if isinstance(return_type, GraphQLScalarType) else None
+    bounded = same is int
+
+    def leaf(value: Any) -> Any:
+        if value is None or value is Undefined:
+            if non_null:
+                raise Unprojectable
+            return None
+        if type(value) is same and (not bounded or _MIN_INT <= cast(int, value) <= _MAX_INT):
+            return value
+        try:
+            coerced = coerce(value)
+        except Exception as error:
+            raise Unprojectable from error
+        if coerced is None or coerced is Undefined:
+            raise Unprojectable
+        return coerced
+
+    return leaf
 
 
 def _object_completer(
@@ -195,6 +227,8 @@ def _reader(field: GraphQLField) -> Callable[[Any], Any] | None:
     if resolver is None:
         default = definition.default_resolver
         name = definition.python_name
+        if default is getattr:
+            return operator.attrgetter(name)
         return lambda source: default(source, name)
     if (
         resolver.is_async
