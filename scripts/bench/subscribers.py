@@ -4,144 +4,141 @@
 
 The first line read says what to do: ``{"url", "authorization", "query", "learners"}``, one
 client per entry of ``learners`` (the ``learnerId`` variable it subscribes with). Each client
-opens a WebSocket, speaks graphql-transport-ws (``connection_init`` with the token, then one
-``subscribe``) and notes the wall-clock time (``time.time()``) at which each message's bytes
-arrive, before it reads anything in them. Then:
+opens a WebSocket (TCP, its own connection), speaks graphql-transport-ws (``connection_init``
+with the token, then one ``subscribe``) through the `websockets` library's own protocol state
+machine (its sans-I/O ``ClientProtocol``: handshake, framing, masking, pings and pongs,
+permessage-deflate offered as browsers offer it). Then:
 
 - it writes ``{"ready": n}`` once every client is acknowledged and has sent its subscription;
 - ``{"expect": n}`` read: it writes ``{"reached": n}`` once n messages have arrived in all;
-- ``{"report": true}`` read: it writes ``{"receipts": [[client, learnerId, key, time]...],
-  "errors": [...]}`` (messages other than ``next``, and ``next`` with errors) and exits.
+- ``{"report": true}`` read: it writes ``{"receipts": [[client, learnerId, key, arrived,
+  read]...], "errors": [...]}`` (messages other than ``next``, and ``next`` with errors), exits.
 
-The clients are as lean as a real one can be, so that the figure is the service's: each is an
-asyncio protocol driving the `websockets` library's own protocol state machine (its sans-I/O
-``ClientProtocol``: handshake, framing, masking, ping and pong, and permessage-deflate, which
-browsers negotiate), with no task of its own; a message is parsed only for the report.
+Each message has two times (wall clock, as ``time.time()``): ``arrived``, when its bytes reached
+the client's socket, stamped by the kernel (``SO_TIMESTAMPNS``); and ``read``, when this process
+got to read them. A thousand clients share this one process, so a message can wait here for the
+999 before it, which a client of its own would not: ``arrived`` is the receipt measured, and
+``read`` shows what one process for all of them adds.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
+import select
+import socket
+import struct
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
 from websockets.frames import Frame, Opcode
 from websockets.typing import Subprotocol
-from websockets.uri import parse_uri
+from websockets.uri import WebSocketURI, parse_uri
 
 CONNECT_AT_ONCE = 50  # handshakes in flight together
 PROTOCOL = Subprotocol("graphql-transport-ws")
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value; Python names it in 3.12
+Receipt = tuple[int, float, float, bytes]  # client, arrived, read, message
 
 
-@dataclass
-class Receipts:
-    """Every message received, stamped, unparsed; and who waits for a count of them."""
+class Client:
+    """One WebSocket over a socket of its own, read when the process gets to it."""
 
-    messages: list[tuple[int, float, bytes]] = field(default_factory=list)
-    target: int | None = None
-    reached: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def add(self, client: int, at: float, message: bytes) -> None:
-        self.messages.append((client, at, message))
-        if self.target is not None and len(self.messages) >= self.target:
-            self.target = None
-            self.reached.set()
-
-    def expect(self, count: int) -> None:
-        self.reached.clear()
-        self.target = count
-        if len(self.messages) >= count:
-            self.target = None
-            self.reached.set()
-
-
-class Client(asyncio.Protocol):
-    """One WebSocket, subscribed once it is acknowledged."""
-
-    def __init__(self, number: int, setup: dict[str, Any], learner: str, receipts: Receipts):
+    def __init__(self, number: int, uri: WebSocketURI, learner: str) -> None:
         self.number = number
-        self.setup = setup
         self.learner = learner
-        self.receipts = receipts
         self.websocket = ClientProtocol(
-            parse_uri(setup["url"]),
-            subprotocols=[PROTOCOL],
-            extensions=enable_client_permessage_deflate(None),
+            uri, subprotocols=[PROTOCOL], extensions=enable_client_permessage_deflate(None)
         )
-        self.transport: asyncio.Transport | None = None
-        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.fragments: list[bytes] = []
+        self.socket = socket.create_connection((uri.host, uri.port), timeout=60)
+        self.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.handshaken = False
+        self._fragments: list[bytes] = []
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+    def open(self) -> None:
         self.websocket.send_request(self.websocket.connect())
         self.flush()
 
-    def data_received(self, data: bytes) -> None:
-        at = time.time()
+    def send(self, message: dict[str, Any]) -> None:
+        self.websocket.send_text(json.dumps(message).encode())
+        self.flush()
+
+    def flush(self) -> None:
+        for chunk in self.websocket.data_to_send():
+            if chunk:
+                self.socket.sendall(chunk)
+
+    def read(self) -> list[Receipt]:
+        """What one read brings: complete messages, stamped. BlockingIOError when nothing
+        waits (once the socket is non-blocking)."""
+        data, ancillary, _, _ = self.socket.recvmsg(65536, 256)
+        read = time.time()
+        if not data:
+            raise ConnectionError(f"client {self.number}: the server closed the connection")
+        arrived = read
+        for level, kind, stamp in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = struct.unpack("qq", stamp[:16])
+                arrived = seconds + nanoseconds / 1e9
         self.websocket.receive_data(data)
+        messages = []
         for event in self.websocket.events_received():
             if not isinstance(event, Frame):  # the handshake's response
                 if self.websocket.handshake_exc is not None:
-                    self.fail(self.websocket.handshake_exc)
-                    return
-                init = {
-                    "type": "connection_init",
-                    "payload": {"Authorization": self.setup["authorization"]},
-                }
-                self.send(init)
+                    raise self.websocket.handshake_exc
+                self.handshaken = True
             elif event.opcode in (Opcode.TEXT, Opcode.CONT):
-                self.fragments.append(bytes(event.data))
+                self._fragments.append(bytes(event.data))
                 if event.fin:
-                    message, self.fragments = b"".join(self.fragments), []
-                    self.received(at, message)
-        self.flush()
+                    message, self._fragments = b"".join(self._fragments), []
+                    messages.append((self.number, arrived, read, message))
+        self.flush()  # pongs
+        return messages
 
-    def received(self, at: float, message: bytes) -> None:
-        if self.subscribed.done():
-            self.receipts.add(self.number, at, message)
-            return
-        if json.loads(message).get("type") != "connection_ack":
-            self.fail(RuntimeError(f"not acknowledged: {message!r}"))
-            return
-        variables = {"learnerId": self.learner}
-        payload = {"query": self.setup["query"], "variables": variables}
-        self.send({"id": "1", "type": "subscribe", "payload": payload})
-        self.subscribed.set_result(None)
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.websocket.send_text(json.dumps(message).encode())
-
-    def flush(self) -> None:
-        assert self.transport is not None
-        for chunk in self.websocket.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            else:
-                self.transport.close()
-
-    def fail(self, error: BaseException) -> None:
-        if not self.subscribed.done():
-            self.subscribed.set_exception(error)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.fail(exc or ConnectionError("closed before subscribing"))
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+    def first_message(self) -> dict[str, Any]:
+        while True:
+            messages = self.read()
+            if messages:
+                found: dict[str, Any] = json.loads(messages[0][3])
+                return found
 
 
-def report(receipts: Receipts, learners: list[str]) -> dict[str, Any]:
+def connect(setup: dict[str, Any]) -> list[Client]:
+    """Every client acknowledged and subscribed, `CONNECT_AT_ONCE` at a time."""
+    uri = parse_uri(setup["url"])
+    learners: list[str] = setup["learners"]
+    clients: list[Client] = []
+    for start in range(0, len(learners), CONNECT_AT_ONCE):
+        batch = [
+            Client(number, uri, learners[number])
+            for number in range(start, min(start + CONNECT_AT_ONCE, len(learners)))
+        ]
+        for client in batch:
+            client.open()
+        for client in batch:
+            while not client.handshaken:
+                client.read()
+            init = {"type": "connection_init", "payload": {"Authorization": setup["authorization"]}}
+            client.send(init)
+        for client in batch:
+            ack = client.first_message()
+            if ack.get("type") != "connection_ack":
+                raise RuntimeError(f"client {client.number} not acknowledged: {ack}")
+            variables = {"learnerId": client.learner}
+            payload = {"query": setup["query"], "variables": variables}
+            client.send({"id": "1", "type": "subscribe", "payload": payload})
+        clients.extend(batch)
+    return clients
+
+
+def report(receipts: list[Receipt], clients: list[Client]) -> dict[str, Any]:
     rows: list[list[Any]] = []
     errors: list[Any] = []
-    for client, at, raw in receipts.messages:
+    for number, arrived, read, raw in receipts:
         message = json.loads(raw)
         payload = message.get("payload") or {}
         data = payload.get("data") if isinstance(payload, dict) else None
@@ -149,13 +146,8 @@ def report(receipts: Receipts, learners: list[str]) -> dict[str, Any]:
             errors.append(message)
             continue
         unlock = next(iter(data.values()))
-        rows.append([client, learners[client], unlock["key"], at])
+        rows.append([number, clients[number].learner, unlock["key"], arrived, read])
     return {"receipts": rows, "errors": errors}
-
-
-async def reached(receipts: Receipts, count: int) -> None:
-    await receipts.reached.wait()
-    write({"reached": count})
 
 
 def write(line: dict[str, Any]) -> None:
@@ -163,42 +155,50 @@ def write(line: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-async def main() -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**26)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    setup = json.loads(await reader.readline())
-    learners: list[str] = setup["learners"]
-    uri = parse_uri(setup["url"])
-    receipts = Receipts()
-    gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-    clients: list[Client] = []
-
-    async def opened(number: int, learner: str) -> None:
-        async with gate:
-            client = Client(number, setup, learner, receipts)
-            clients.append(client)
-            await loop.create_connection(lambda: client, uri.host, uri.port)
-            await asyncio.wait_for(client.subscribed, timeout=60)
-
-    await asyncio.gather(*(opened(number, learner) for number, learner in enumerate(learners)))
+def main() -> None:
+    setup = json.loads(sys.stdin.readline())
+    clients = connect(setup)
     write({"ready": len(clients)})
-    waiting: asyncio.Task[None] | None = None
-    try:
-        while line := await reader.readline():
+    by_fd = {}
+    poll = select.epoll()
+    for client in clients:
+        client.socket.setblocking(False)
+        by_fd[client.socket.fileno()] = client
+        poll.register(client.socket.fileno(), select.EPOLLIN)
+    stdin = sys.stdin.fileno()
+    os.set_blocking(stdin, False)
+    poll.register(stdin, select.EPOLLIN)
+    receipts: list[Receipt] = []
+    commands = b""
+    target: int | None = None
+    while True:
+        for fd, _ in poll.poll():
+            if fd == stdin:
+                read = os.read(stdin, 65536)
+                if not read:
+                    return  # the bench went away
+                commands += read
+                continue
+            client = by_fd[fd]
+            try:
+                while True:
+                    receipts.extend(client.read())
+            except BlockingIOError:
+                pass
+        while b"\n" in commands:
+            line, commands = commands.split(b"\n", 1)
             command = json.loads(line)
             if "expect" in command:
-                receipts.expect(int(command["expect"]))
-                waiting = asyncio.create_task(reached(receipts, int(command["expect"])))
+                target = int(command["expect"])
             elif command.get("report"):
-                write(report(receipts, learners))
-                break
-    finally:
-        if waiting is not None:
-            waiting.cancel()
-        for client in clients:
-            client.close()
+                write(report(receipts, clients))
+                for client in clients:
+                    client.socket.close()
+                return
+        if target is not None and len(receipts) >= target:
+            write({"reached": target})
+            target = None
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
