@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: float = Field(
         default=30.0, ge=0, le=300, description="Clock skew allowed on exp and nbf."
     )
+    websocket_compression: bool = Field(
+        default=False,
+        description="permessage-deflate for WebSocket clients that offer it (CPU and memory "
+        "per connection for a little bandwidth on small live updates).",
+    )
     websocket_init_seconds: float = Field(
         default=WEBSOCKET_INIT_SECONDS, gt=0, description="Time to send connection_init."
     )
@@ -639,6 +644,24 @@ def demo_tokens(tokens: TokenSettings) -> str:
     return "\n".join(lines)
 
 
+def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the app (`serve`, and the benchmark's live-update clients)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # uvicorn's loggers write through the root logger set up by `configure_logging`;
+        # Cairn writes its own access line per GraphQL request (`cairn.access`).
+        log_config=None,
+        access_log=False,
+        http=with_header_timeout(settings.header_timeout_seconds),
+        # SIGTERM: requests in flight get this long, then open connections are closed.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
+        ws_per_message_deflate=settings.websocket_compression,
+    )
+
+
 async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
     """Runs the service until SIGTERM or SIGINT (0), or until its database is lost (1)."""
     exit_code = 0
@@ -660,19 +683,7 @@ async def serve(settings: Settings, *, seed_if_empty: bool) -> int:
         app = create_app(
             settings, uri, seed_if_empty=seed_if_empty, embedded=embedded, give_up=give_up
         )
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            # uvicorn's loggers write through the root logger set up by `configure_logging`;
-            # Cairn writes its own access line per GraphQL request (`cairn.access`).
-            log_config=None,
-            access_log=False,
-            http=with_header_timeout(settings.header_timeout_seconds),
-            # SIGTERM: requests in flight get this long, then open connections are closed.
-            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds / 2)),
-        )
+        config = server_config(app, settings)
         log.info("GraphQL and GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
         if seed_if_empty:
             print(demo_tokens(settings.token_settings()), flush=True)

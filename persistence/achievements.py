@@ -187,6 +187,13 @@ class UnlockRepository:
             found[doc["learnerId"]].append(unlock_from_document(doc))
         return found
 
+    async def last_seq(self, learner_id: str) -> int:
+        """The seq of the learner's latest unlock; 0 without any."""
+        doc = await self._collection.find_one(
+            {"learnerId": learner_id}, {"seq": 1}, sort=[("seq", -1)]
+        )
+        return int(doc["seq"]) if doc else 0
+
     async def after(self, learner_id: str, seq: int) -> list[Unlock]:
         cursor = self._collection.find({"learnerId": learner_id, "seq": {"$gt": seq}}).sort(
             "seq", 1

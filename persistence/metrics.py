@@ -94,6 +94,17 @@ LIVE_SUBSCRIBERS = Gauge(
     "Live subscriptions (progress and unlocks) open in this process.",
     registry=REGISTRY,
 )
+LIVE_EXECUTIONS = Counter(
+    "cairn_live_executions_total",
+    "Executions of a shared live subscription's selection set: one per value and operation, "
+    "however many subscribers share it.",
+    registry=REGISTRY,
+)
+LIVE_DELIVERIES = Counter(
+    "cairn_live_deliveries_total",
+    "Live updates handed to subscribers' sockets by shared executions.",
+    registry=REGISTRY,
+)
 DATABASE_ERRORS = Counter(
     "cairn_database_errors_total",
     "Database driver errors seen by the transaction runner or by a request, by pymongo class.",
@@ -157,6 +168,12 @@ def set_outbox_counts(*, pending: int, delivered: int, dead: int) -> None:
     WEBHOOK_OUTBOX.labels("pending").set(pending)
     WEBHOOK_OUTBOX.labels("delivered").set(delivered)
     WEBHOOK_OUTBOX.labels("dead").set(dead)
+
+
+def count_live_execution(deliveries: int) -> None:
+    """One shared execution of a live subscription, delivered to `deliveries` subscribers."""
+    LIVE_EXECUTIONS.inc()
+    LIVE_DELIVERIES.inc(deliveries)
 
 
 _COUNTED = "_cairn_metrics_counted"

@@ -14,7 +14,13 @@ from persistence.notifications import notification_from_document
 from persistence.progress import progress_from_document
 
 PROGRESS_UPDATES: Topic[ContentProgress] = Topic(PROGRESS, "learnerId", progress_from_document)
-UNLOCKS_FEED: Topic[Unlock] = Topic(UNLOCKS, "learnerId", unlock_from_document, lossless=True)
+# An unlock's seq counts 1, 2, 3... per learner, in commit order (the learner's totals are
+# part of every unit that unlocks): this process's unlocks reach its subscribers early.
+UNLOCKS_FEED: Topic[Unlock] = Topic(
+    UNLOCKS, "learnerId", unlock_from_document, lossless=True, position=lambda u: u.seq
+)
+# Notifications have no position: a user's come from several writers (events, the sweep), so
+# they are delivered by the change stream only (see resolvers.notifications.follow).
 NOTIFICATIONS_FEED: Topic[Notification] = Topic(
     NOTIFICATIONS, "userId", notification_from_document, lossless=True
 )

@@ -154,21 +154,21 @@ async def follow_unlocks(
 
     The access check is made at subscribe time, before anything is sent. The live subscription
     opens before the catch-up read, so an unlock committed in between is seen by one or the
-    other, and sequence numbers drop the ones seen by both.
+    other, and its position (the seq) makes the subscription skip what was read. Without
+    `after`, the subscription starts after the learner's latest unlock at that read.
     """
     await access.require_read(learner_id)
     try:
-        with feed.subscribe(UNLOCKS_FEED, learner_id) as live:
-            last = after
-            if after is not None:
+        async with feed.subscribe(UNLOCKS_FEED, learner_id) as live:
+            if after is None:
+                live.skip_through(await repos.unlocks.last_seq(learner_id))
+            else:
+                live.skip_through(after)
                 for unlock in await repos.unlocks.after(learner_id, after):
                     yield unlock
-                    last = unlock.seq
+                    live.skip_through(unlock.seq)
             async for unlock in live:
-                if last is not None and unlock.seq <= last:
-                    continue
                 yield unlock
-                last = unlock.seq
     except SubscriberLagged:
         raise InvalidInput("after", _LAGGED) from None
 
@@ -179,7 +179,7 @@ async def follow_progress(
     """The learner's progress on an item, each time an event changes it."""
     await access.require_read(learner_id)
     try:
-        with feed.subscribe(PROGRESS_UPDATES, learner_id) as updates:
+        async with feed.subscribe(PROGRESS_UPDATES, learner_id) as updates:
             async for progress in updates:
                 yield progress
     except SubscriberLagged:

@@ -99,25 +99,23 @@ async def follow(
     access: Access, repos: Repositories, feed: Feed, *, after: str | None
 ) -> AsyncGenerator[Notification, None]:
     """The viewer's notifications as they arrive; given the id of the last one a client saw,
-    first those it missed. The live subscription opens before the catch-up read, so one
-    recorded in between is seen by one or the other, and the cursor drops the ones seen by
-    both."""
+    first those it missed (at most CATCH_UP_LIMIT).
+
+    The live subscription opens before the catch-up read, so one made in between is not lost:
+    it can come twice, once from each (with the same id, for the client to drop). Live values
+    are passed on unchanged: the WebSocket transport may deliver them itself (`persistence.feed`,
+    "Handover")."""
     user_id = _viewer(access)
     last = await _cursor(repos, user_id, after, "after")
     try:
-        with feed.subscribe(NOTIFICATIONS_FEED, user_id) as live:
+        async with feed.subscribe(NOTIFICATIONS_FEED, user_id) as live:
             if last is not None:
                 for notification in await repos.notifications.newer_than(
                     user_id, last, CATCH_UP_LIMIT
                 ):
                     yield notification
-                    last = (notification.recorded_at, notification.id)
             async for notification in live:
-                key = (notification.recorded_at, notification.id)
-                if last is not None and key <= last:
-                    continue
                 yield notification
-                last = key
     except SubscriberLagged:
         raise InvalidInput("after", _LAGGED) from None
 

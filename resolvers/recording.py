@@ -202,6 +202,7 @@ class Recorder:
             for result in await self.group_commit.submit(learners, valid):
                 results[result.index] = result
             self._publish(results.values())
+            await self.feed.yield_to_subscribers()
         _count(results.values())
         return [results[index] for index in range(len(drafts))]
 

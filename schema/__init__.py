@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 
 from schema.authentication import RequireAuthentication
@@ -13,6 +19,7 @@ from schema.cost import DEFAULT_MAX_QUERY_COST, QueryCost
 from schema.errors import ErrorCodes, report_errors
 from schema.groups import Group
 from schema.learners import Learner
+from schema.live import note_execution
 from schema.logs import RequestLogging
 from schema.progress import ContentProgress
 from schema.ratelimit import RateLimiter
@@ -20,12 +27,20 @@ from schema.root import Mutation, Query, Subscription
 
 
 class CairnSchema(strawberry.Schema):
-    """Strawberry's schema, logging errors as `schema.errors` says instead of all as faults."""
+    """Strawberry's schema, logging errors as `schema.errors` says instead of all as faults, and
+    telling a shared live subscription (`schema.live`) how its operation runs."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         report_errors(errors, execution_context)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        runner = super().create_extensions_runner(execution_context, extensions)
+        note_execution(execution_context, runner)
+        return runner
 
 
 def build_schema(

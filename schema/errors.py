@@ -90,6 +90,11 @@ def masked(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
     return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
 
+def mask_unexpected(errors: list[GraphQLError], request_id: str | None) -> list[GraphQLError]:
+    """A result's errors as a client may see them: unexpected ones masked."""
+    return [masked(error, request_id) if is_unexpected(error) else error for error in errors]
+
+
 def _where(error: GraphQLError) -> str:
     return ".".join(str(key) for key in error.path) if error.path else "-"
 
@@ -107,6 +112,27 @@ def report_errors(
             _report_client_error(context, error.message, _where(error))
         else:
             report_exception(cause, context, where=_where(error))
+
+
+def report_shared_errors(errors: list[GraphQLError], logged_under: str | None) -> None:
+    """Reports, for the current request, errors of an execution it shares with another request
+    (`schema.live`) that reported them first: a fault gets a line of its own here, pointing to
+    the traceback logged under `logged_under`."""
+    context = current_request()
+    for error in errors:
+        cause = root_cause(error)
+        if cause is None or isinstance(cause, EXPECTED):
+            _report_client_error(context, error.message, _where(error))
+            continue
+        if context is not None:
+            context.worsen("unavailable" if metrics.is_unavailable(cause) else "server_error")
+        log.error(
+            "unexpected error at %s: %s (a shared live update: traceback under request %s)",
+            _where(error),
+            type(cause).__name__,
+            logged_under,
+            extra={} if context is None else context.fields(),
+        )
 
 
 def report_exception(
@@ -185,9 +211,5 @@ class ErrorCodes(SchemaExtension):
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         # Subscription events do not pass through `on_execute`: mask what went wrong there too.
         if isinstance(result, ExecutionResult) and result.errors:
-            request_id = _request_id()
-            result.errors = [
-                masked(error, request_id) if is_unexpected(error) else error
-                for error in result.errors
-            ]
+            result.errors = mask_unexpected(result.errors, _request_id())
         yield

@@ -130,6 +130,17 @@ def request_scope(request_id: str) -> Iterator[RequestContext]:
 
 
 @contextmanager
+def bound_request(context: RequestContext | None) -> Iterator[None]:
+    """Binds an existing request context for the block: work done for that request elsewhere
+    (a shared live update) logs under its id."""
+    token = _current.set(context)
+    try:
+        yield
+    finally:
+        _reset(token)
+
+
+@contextmanager
 def graphql_request() -> Iterator[RequestContext]:
     """Observes one GraphQL request: its outcome and duration go to the access log and metrics.
 

@@ -60,6 +60,7 @@ from schema.groups import (
 )
 from schema.leaderboards import Leaderboard, LeaderboardPeriod, leaderboard
 from schema.learners import Learner, LearnerInput
+from schema.live import live
 from schema.nodes import Node, from_global_id
 from schema.paths import LearningPath, LearningPathInput
 from schema.progress import ContentProgress
@@ -532,8 +533,8 @@ class Subscription:
             unlocks = gamification.follow_unlocks(
                 ctx.access, ctx.repositories, ctx.services.feed, learner_id, after=after_seq
             )
-            async for unlock in unlocks:
-                yield AchievementUnlock.from_domain(unlock)
+            async for unlock in live(info, unlocks, AchievementUnlock.from_domain):
+                yield unlock
         except DomainError as error:
             raise as_graphql_error(error) from None
 
@@ -552,8 +553,8 @@ class Subscription:
                 ctx.services.feed,
                 after=None if after is None else str(after),
             )
-            async for notification in received:
-                yield Notification.from_domain(notification)
+            async for notification in live(info, received, Notification.from_domain):
+                yield notification
         except DomainError as error:
             raise as_graphql_error(error) from None
 
@@ -565,9 +566,8 @@ class Subscription:
     ) -> AsyncGenerator[ContentProgress, None]:
         try:
             ctx = info.context
-            async for progress in gamification.follow_progress(
-                ctx.access, ctx.services.feed, learner_id
-            ):
-                yield ContentProgress.from_domain(progress)
+            updates = gamification.follow_progress(ctx.access, ctx.services.feed, learner_id)
+            async for progress in live(info, updates, ContentProgress.from_domain):
+                yield progress
         except DomainError as error:
             raise as_graphql_error(error) from None

@@ -14,12 +14,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 from strawberry.types.unset import UnsetType
 
 from schema.authentication import Credentials, authenticate, authorization_of
+from schema.live import LiveOperation, Multiplexer, serving
+from schema.outbox import Outbox
 from schema.tokens import TokenVerifier
 
 log = logging.getLogger("cairn.http")
@@ -44,6 +51,44 @@ class _Connection:
 _CONNECTION: ContextVar[_Connection | None] = ContextVar("cairn_websocket", default=None)
 
 
+class LiveTransport(BaseGraphQLTransportWSHandler[Credentials, None]):
+    """Strawberry's graphql-transport-ws handler, with two changes: every message the connection
+    sends goes through its outbox (`schema.outbox`), in order, and each operation runs bound
+    for `schema.live`, so that its live values can be shared with other subscribers."""
+
+    _outbox: Outbox | None = None
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            adapter = self.websocket
+            assert isinstance(adapter, ASGIWebSocketAdapter)
+            self._outbox = Outbox(adapter.ws.send_text)
+        return self._outbox
+
+    async def send_message(self, message: Message) -> None:
+        await self.outbox.send(self.view.encode_json_string(message))
+
+    async def run_operation(self, operation: Operation[Credentials, None]) -> None:
+        view = self.view
+        assert isinstance(view, SubscriptionsApp)
+        served = LiveOperation(
+            multiplexer=view.multiplexer,
+            outbox=self.outbox,
+            id=operation.id,
+            query=operation.query,
+            variables=operation.variables,
+            operation_name=operation.operation_name,
+        )
+        with serving(served):
+            await super().run_operation(operation)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self._outbox is not None:
+            await self._outbox.close()
+
+
 class SubscriptionsApp(GraphQL[Credentials, None]):
     """Strawberry's ASGI app, used for its graphql-transport-ws handler only.
 
@@ -52,7 +97,11 @@ class SubscriptionsApp(GraphQL[Credentials, None]):
     `init_timeout`, or be closed. The `Authorization` entry of the `connection_init` payload
     says who the viewer is: an invalid token closes the connection (4403), as does a viewer's
     connection beyond `max_per_viewer`; without a token, only introspection runs.
+
+    Subscribers of the same operation share its execution (`schema.live`, `LiveTransport`).
     """
+
+    graphql_transport_ws_handler_class = LiveTransport
 
     def __init__(
         self,
@@ -77,6 +126,7 @@ class SubscriptionsApp(GraphQL[Credentials, None]):
         self._max_per_viewer = max_per_viewer
         self._open = 0
         self._per_viewer: Counter[str] = Counter()
+        self.multiplexer = Multiplexer(self.encode_json_string)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":

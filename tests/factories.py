@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.access import Role, Viewer
+from domain.achievements import RuleType, Unlock
 from domain.catalog import ContentItem, ContentKind, Difficulty, Skill
 from domain.events import EventDraft, EventType
 from persistence.loaders import Loaders
@@ -52,6 +53,25 @@ def draft(**overrides: Any) -> EventDraft:
     }
     values.update(overrides)
     return EventDraft(**values)
+
+
+def unlock(**overrides: Any) -> Unlock:
+    values: dict[str, Any] = {
+        "learner_id": "ada",
+        "key": "first-event",
+        "seq": 1,
+        "title": "First Steps",
+        "description": "Recorded your first learning activity",
+        "icon": "👣",
+        "points": 10,
+        "rule": RuleType.FIRST_EVENT,
+        "certification": None,
+        "unlocked_at": NOW,
+        "event_id": "evt-1",
+        "recorded_at": NOW,
+    }
+    values.update(overrides)
+    return Unlock(**values)
 
 
 ADMIN = Viewer("test-admin", frozenset({Role.ADMIN}))

@@ -273,6 +273,19 @@ def test_the_settings_read_token_variables_from_a_dotenv_file(tmp_path: Path) ->
     assert tokens.issuer is None
 
 
+def test_websocket_compression_is_served_only_when_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CAIRN_JWT_SECRET", SECRET)
+    app = main.create_app(main.Settings(), "mongodb://unused")
+
+    plain = main.server_config(app, main.Settings())
+    monkeypatch.setenv("CAIRN_WEBSOCKET_COMPRESSION", "true")
+    compressed = main.server_config(app, main.Settings())
+
+    assert (plain.ws_per_message_deflate, compressed.ws_per_message_deflate) == (False, True)
+
+
 # The demo tokens
 
 DEMO_LINE = re.compile(r"^  (?P<subject>\S+) \((?P<role>\w+)\): (?P<token>\S+)$")

@@ -237,6 +237,7 @@ class Bench:
     services: Services
     schema: strawberry.Schema
     database: Database
+    uri: str  # the server's, for measures that start the service itself
     counter: CommandCounter
     factory: EventFactory
     items: dict[str, ContentItem]

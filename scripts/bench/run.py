@@ -112,6 +112,7 @@ async def run() -> tuple[dict[str, float], list[str]]:
                 # such pages raises CAIRN_MAX_QUERY_COST, and so does the benchmark.
                 schema=build_schema(max_query_cost=BENCH_MAX_QUERY_COST),
                 database=database,
+                uri=uri,
                 counter=counter,
                 factory=EventFactory(items, random.Random(SEED)),
                 items={item.id: item for item in items},

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from tests.e2e.conftest import (
     ADMIN_AUTH,
@@ -29,24 +33,22 @@ ITEMS = ", ".join(
     f'{{id: "{item}", title: "{item}", kind: QUESTION, skillIds: ["live-s"], certification: "SAA"}}'
     for item in QUESTIONS
 )
-CATALOG = gql(
-    f"""
-    mutation {{
-      upsertSkills(skills: [{{id: "live-s", name: "Live skill"}}]) {{ skillId }}
-      upsertContent(items: [{ITEMS}]) {{ contentId }}
-    }}
-    """
-)
-RECORD = gql(
-    """
-    mutation($input: RecordEventInput!) {
-      recordEvent(input: $input) {
-        status pointsEarned
-        newAchievements { key title description badgeIcon points }
-      }
-    }
-    """
-)
+CATALOG_TEXT = f"""
+mutation {{
+  upsertSkills(skills: [{{id: "live-s", name: "Live skill"}}]) {{ skillId }}
+  upsertContent(items: [{ITEMS}]) {{ contentId }}
+}}
+"""
+CATALOG = gql(CATALOG_TEXT)
+RECORD_TEXT = """
+mutation($input: RecordEventInput!) {
+  recordEvent(input: $input) {
+    status pointsEarned
+    newAchievements { key title description badgeIcon points }
+  }
+}
+"""
+RECORD = gql(RECORD_TEXT)
 UNLOCKED = gql(
     """
     subscription($learnerId: String!, $after: ID) {
@@ -164,3 +166,72 @@ async def test_a_reconnecting_subscriber_gets_what_it_missed_then_live_unlocks(
     assert missed["key"] == "perfect-score"
     assert missed["seq"] == 2
     assert following["seq"] == 3
+
+
+SHARED_UNLOCKS = """
+subscription($learnerId: String!) {
+  achievementUnlocked(learnerId: $learnerId) { id key seq title points }
+}
+"""
+
+
+def shared_counts(service: Service) -> tuple[float, float]:
+    """`cairn_live_executions_total` and `cairn_live_deliveries_total` of the service."""
+    text = httpx.get(f"{service.url}/metrics", timeout=5).text
+    counts = {
+        name: float(line.split()[1])
+        for line in text.splitlines()
+        for name in ("cairn_live_executions_total", "cairn_live_deliveries_total")
+        if line.startswith(f"{name} ")
+    }
+    return counts["cairn_live_executions_total"], counts["cairn_live_deliveries_total"]
+
+
+async def subscribed_socket(service: Service, op: str, learner: str) -> ClientConnection:
+    """A raw graphql-transport-ws client, acknowledged and subscribed."""
+    websocket = await connect(service.websocket, subprotocols=[Subprotocol("graphql-transport-ws")])
+    await websocket.send(json.dumps({"type": "connection_init", "payload": ADMIN_AUTH}))
+    assert json.loads(await asyncio.wait_for(websocket.recv(), timeout=10)) == {
+        "type": "connection_ack"
+    }
+    payload = {"query": SHARED_UNLOCKS, "variables": {"learnerId": learner}}
+    await websocket.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
+    return websocket
+
+
+async def test_many_clients_of_one_operation_receive_one_and_the_same_payload(
+    service: Service,
+) -> None:
+    learner = f"many-{uuid.uuid4().hex[:6]}"
+    before = live_subscribers(service)
+    executions, deliveries = shared_counts(service)
+    clients = [await subscribed_socket(service, f"op-{n}", learner) for n in range(20)]
+    try:
+        await wait_for_subscribers(service, int(before) + 20)
+        async with httpx.AsyncClient(headers=ADMIN_AUTH, timeout=15) as http:
+            await http.post(service.graphql, json={"query": CATALOG_TEXT})
+            event = {
+                "learnerId": learner,
+                "eventId": "e1",
+                "type": "ANSWERED",
+                "contentId": "live-1",
+                "score": 0.5,
+            }
+            recorded = await http.post(
+                service.graphql, json={"query": RECORD_TEXT, "variables": {"input": event}}
+            )
+        messages = [
+            json.loads(await asyncio.wait_for(client.recv(), timeout=15)) for client in clients
+        ]
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))
+
+    assert recorded.json()["data"]["recordEvent"]["status"] == "RECORDED"
+    # One execution, delivered to the twenty.
+    assert shared_counts(service) == (executions + 1, deliveries + 20)
+    assert [message["id"] for message in messages] == [f"op-{n}" for n in range(20)]
+    assert {message["type"] for message in messages} == {"next"}
+    payloads = {json.dumps(message["payload"], sort_keys=True) for message in messages}
+    assert len(payloads) == 1
+    unlock = messages[0]["payload"]["data"]["achievementUnlocked"]
+    assert (unlock["key"], unlock["seq"]) == ("first-event", 1)

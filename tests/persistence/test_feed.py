@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ async def drain(subscription: Any, count: int) -> list[int]:
 
 async def test_a_slow_subscriber_loses_its_oldest_updates_and_holds_up_no_one(feed: Feed) -> None:
     await feed.start()
-    with feed.subscribe(LOSSY, "ada") as slow, feed.subscribe(LOSSY, "ada") as fast:
+    async with feed.subscribe(LOSSY, "ada") as slow, feed.subscribe(LOSSY, "ada") as fast:
         fast_iterator = aiter(fast)
         received = []
         for n in range(QUEUE_SIZE * 2):
@@ -42,7 +43,7 @@ async def test_a_lagging_subscriber_of_a_lossless_topic_is_let_go_after_what_it_
     feed: Feed,
 ) -> None:
     await feed.start()
-    with feed.subscribe(LOSSLESS, "ada") as slow:
+    async with feed.subscribe(LOSSLESS, "ada") as slow:
         for n in range(QUEUE_SIZE + 5):
             feed.publish(LOSSLESS, "ada", n)
 
@@ -53,7 +54,7 @@ async def test_a_lagging_subscriber_of_a_lossless_topic_is_let_go_after_what_it_
 
 async def test_updates_reach_only_the_subscribers_of_their_key(feed: Feed) -> None:
     await feed.start()
-    with feed.subscribe(LOSSY, "ada") as ada, feed.subscribe(LOSSY, "grace") as grace:
+    async with feed.subscribe(LOSSY, "ada") as ada, feed.subscribe(LOSSY, "grace") as grace:
         feed.publish(LOSSY, "grace", 7)
 
         assert await drain(grace, 1) == [7]
@@ -67,3 +68,65 @@ async def test_without_change_streams_the_feed_says_cross_process_delivery_is_of
 
     assert not feed.cross_process
     assert "cross-process delivery is off" in caplog.text
+
+
+# Positions: a lossless topic's values in order, once, whichever copy comes first
+
+POSITIONED: Topic[int] = Topic(
+    "positioned", "learnerId", lambda doc: int(doc["n"]), lossless=True, position=lambda n: n
+)
+
+
+@pytest.fixture
+def positioned() -> Feed:
+    return Feed(mongomock_database("positioned"), [POSITIONED])
+
+
+async def test_a_subscriber_skips_what_it_has_already(positioned: Feed) -> None:
+    async with positioned.subscribe(POSITIONED, "ada") as live:
+        live.skip_through(2)  # say, read while catching up
+        for n in (1, 2, 3, 3, 4):
+            live.offer(n)
+
+        assert await drain(live, 2) == [3, 4]
+        assert live.queue.empty()
+
+
+async def test_an_early_copy_is_taken_only_when_it_directly_follows(positioned: Feed) -> None:
+    async with positioned.subscribe(POSITIONED, "ada") as live:
+        live.skip_through(0)
+        # This process committed 2 and published it early; 1 was committed elsewhere, before,
+        # and the change stream has not brought it yet: 2 must not overtake it.
+        live.offer(2, early=True)
+        live.offer(1)  # the stream: 1, then 2
+        live.offer(2)
+        live.offer(3, early=True)  # follows 2: taken at once
+        live.offer(3)  # its stream copy: a repeat
+        live.offer(4)
+
+        assert await drain(live, 4) == [1, 2, 3, 4]
+        assert live.queue.empty()
+
+
+async def test_without_a_known_position_only_the_stream_is_trusted(positioned: Feed) -> None:
+    async with positioned.subscribe(POSITIONED, "ada") as live:
+        live.offer(5, early=True)
+        live.offer(5)
+
+        assert await drain(live, 1) == [5]
+        assert live.queue.empty()
+
+
+async def test_publishing_delivers_a_positioned_value_early_only_with_change_streams() -> None:
+    streams = mongomock_database("streams")
+    cross_process = Feed(replace(streams, supports_change_streams=True), [POSITIONED, LOSSY])
+    async with (
+        cross_process.subscribe(POSITIONED, "ada") as positioned_live,
+        cross_process.subscribe(LOSSY, "ada") as lossy_live,
+    ):
+        positioned_live.skip_through(0)
+        cross_process.publish(POSITIONED, "ada", 1)
+        cross_process.publish(LOSSY, "ada", 7)  # the change stream will bring it
+
+        assert await drain(positioned_live, 1) == [1]
+        assert lossy_live.queue.empty()

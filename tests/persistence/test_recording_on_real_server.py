@@ -119,7 +119,7 @@ async def test_progress_updates_reach_a_subscriber_through_the_change_stream(
     real: RealServer,
 ) -> None:
     await real.feed.start()
-    with real.feed.subscribe(PROGRESS_UPDATES, "ada") as updates:
+    async with real.feed.subscribe(PROGRESS_UPDATES, "ada") as updates:
         await real.recorder.record_one(draft(event_id="live"), received_at=NOW)
         progress = await asyncio.wait_for(anext(aiter(updates)), timeout=10)
 

@@ -562,6 +562,8 @@ def test_the_exposition_holds_every_cairn_metric() -> None:
         "cairn_transaction_retries_total",
         "cairn_change_stream_lag_seconds",
         "cairn_live_subscribers",
+        "cairn_live_executions_total",
+        "cairn_live_deliveries_total",
         "cairn_database_errors_total",
     ):
         assert f"# TYPE {name} " in text, name
