@@ -89,7 +89,7 @@ ADMIN_DASHBOARD = """
 async def dashboard_reads(bench: Bench) -> dict[str, float]:
     large, small = SIZES
     print(
-        f"\n5. Dashboards: the educator's for a {large}-learner group against a {small}-learner "
+        f"\n6. Dashboards: the educator's for a {large}-learner group against a {small}-learner "
         f"group ({EVENTS_PER_LEARNER} events a learner over {HISTORY_DAYS} days, recorded "
         f"through recordEvents' write path), and the admin's; median of {RUNS} runs"
     )
