@@ -110,6 +110,25 @@ def notification_message(notification: Notification) -> OutboxMessage:
     )
 
 
+def route(
+    notices: Iterable[Notice], preferences: Mapping[str, Preferences], recorded_at: datetime
+) -> tuple[list[Notification], list[OutboxMessage]]:
+    """The notices as their users' preferences want them: into the inbox, and out to the
+    notification service."""
+    inbox: list[Notification] = []
+    outbound: list[OutboxMessage] = []
+    for notice in notices:
+        channels = preferences[notice.user_id].channels_for(notice.kind)
+        if not channels:
+            continue
+        notification = to_notification(notice, recorded_at)
+        if Channel.IN_APP in channels:
+            inbox.append(notification)
+        if Channel.WEBHOOK in channels:
+            outbound.append(notification_message(notification))
+    return inbox, outbound
+
+
 @dataclass(frozen=True, slots=True)
 class Preferences:
     """Per kind, the channels a user wants; kinds left out go to every channel."""

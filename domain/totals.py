@@ -9,7 +9,7 @@ from datetime import date, datetime
 from domain.events import EventType, LearningEvent
 from domain.points import PERFECT
 from domain.progress import ContentProgress, ProgressStatus
-from domain.streaks import DayRun, add_day
+from domain.streaks import DEFAULT_AT_RISK_HOUR, DayRun, Streak, add_day, streak_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,24 @@ class LearnerTotals:
         if certification is None:
             return self.overall
         return self.by_certification.get(certification, Tally())
+
+
+def streak_from(
+    totals: LearnerTotals,
+    *,
+    today: date,
+    local_hour: int,
+    at_risk_hour: int = DEFAULT_AT_RISK_HOUR,
+) -> Streak:
+    """The learner's streak on their local `today`, their frozen days and held freezes included."""
+    return streak_on(
+        totals.active_days,
+        today=today,
+        local_hour=local_hour,
+        at_risk_hour=at_risk_hour,
+        frozen=totals.frozen_days,
+        freezes_held=totals.freezes_held,
+    )
 
 
 def add_to_totals(

@@ -19,8 +19,8 @@ from domain.learners import Learner
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from domain.review import recall_probability
 from domain.risk import ExamOutlook, RiskReason, RiskSettings, assess_risk
-from domain.streaks import streak_on
 from domain.suggestions import DueItem, Suggestion, WeakDomainItems, suggest
+from domain.totals import LearnerTotals, streak_from
 from domain.trends import (
     Forecast,
     HeatmapDay,
@@ -155,13 +155,7 @@ async def at_risk(
     await access.require_read(learner.id)
     today = local_time(now, learner.time_zone).day
     totals = await loaders.totals.load(learner.id)
-    streak = streak_on(
-        totals.active_days if totals else (),
-        today=today,
-        local_hour=0,
-        frozen=totals.frozen_days if totals else (),
-        freezes_held=totals.freezes_held if totals else 0,
-    )
+    streak = streak_from(totals or LearnerTotals(learner.id), today=today, local_hour=0)
     recent = await loaders.activity.load(
         ActivityKey(learner.id, today - timedelta(days=RISK_DAYS - 1), today, detail=False)
     )

@@ -27,8 +27,8 @@ from domain.points import (
     check_manual_award,
 )
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
-from domain.streaks import DEFAULT_AT_RISK_HOUR, Streak, streak_on
-from domain.totals import Analytics, LearnerTotals
+from domain.streaks import DEFAULT_AT_RISK_HOUR, Streak
+from domain.totals import Analytics, LearnerTotals, streak_from
 from persistence.feed import Feed, SubscriberLagged
 from persistence.loaders import Loaders, ProgressPageKey
 from persistence.repositories import Repositories
@@ -97,14 +97,11 @@ async def _streak(
 ) -> Streak:
     totals = await loaders.totals.load(learner.id)
     local = local_time(now, learner.time_zone)
-    totals = totals or LearnerTotals(learner.id)
-    return streak_on(
-        totals.active_days,
+    return streak_from(
+        totals or LearnerTotals(learner.id),
         today=local.day,
         local_hour=local.hour,
         at_risk_hour=settings.at_risk_hour,
-        frozen=totals.frozen_days,
-        freezes_held=totals.freezes_held,
     )
 
 

@@ -16,17 +16,10 @@ from domain.learners import Learner
 from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord, Rules
 from domain.levels import DEFAULT_LEVELS, LevelBand
 from domain.mastery import DEFAULT_ANSWER_WINDOW
-from domain.notifications import (
-    Channel,
-    Notification,
-    Preferences,
-    notification_message,
-    to_notification,
-)
+from domain.notifications import Notification, Preferences, route
 from domain.points import STREAK_DAY_POINTS
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
-from domain.webhooks import OutboxMessage
 from persistence import metrics
 from persistence.feed import Feed
 from persistence.repositories import Repositories
@@ -242,9 +235,10 @@ class Recorder:
             _stage(unit, records.values())
             preferences = await _preferences(unit, records.values())
             for position, p, outcome in outcomes:
-                notifications = _inbox(outcome, preferences, p.received_at)
+                inbox, outbound = route(outcome.notices, preferences, p.received_at)
+                notifications = tuple(inbox)
                 unit.add_notifications(notifications)
-                self.outbox.write(unit, _outbound(outcome, preferences, p.received_at))
+                self.outbox.write(unit, outbound)
                 results[position] = EventResult(
                     p.index,
                     p.event.learner_id,
@@ -361,28 +355,6 @@ async def _preferences(
     """The notification preferences of the learners the fold has something to tell."""
     users = {notice.user_id for record in records for notice in record.new_notices}
     return await unit.preferences(users) if users else {}
-
-
-def _inbox(
-    outcome: EventOutcome, preferences: dict[str, Preferences], recorded_at: datetime
-) -> tuple[Notification, ...]:
-    """The event's notices its learner wants in their inbox (written in the same unit)."""
-    return tuple(
-        to_notification(notice, recorded_at)
-        for notice in outcome.notices
-        if preferences[notice.user_id].wants(notice.kind, Channel.IN_APP)
-    )
-
-
-def _outbound(
-    outcome: EventOutcome, preferences: dict[str, Preferences], recorded_at: datetime
-) -> list[OutboxMessage]:
-    """The event's notices its learner wants sent to the notification service."""
-    return [
-        notification_message(to_notification(notice, recorded_at))
-        for notice in outcome.notices
-        if preferences[notice.user_id].wants(notice.kind, Channel.WEBHOOK)
-    ]
 
 
 def _count(results: Iterable[EventResult]) -> None:

@@ -27,18 +27,15 @@ from domain.activity import local_time, week_of
 from domain.family import summary_text
 from domain.learners import Learner
 from domain.notifications import (
-    Channel,
     Notice,
     Notification,
     NotificationKind,
     notification_id,
-    notification_message,
-    to_notification,
+    route,
     weekly_summary_key,
 )
 from domain.risk import RiskSettings
-from domain.streaks import streak_on
-from domain.totals import LearnerTotals
+from domain.totals import LearnerTotals, streak_from
 from persistence.feed import Feed
 from persistence.loaders import Loaders
 from persistence.repositories import Repositories
@@ -144,13 +141,11 @@ class NotificationSweep:
     ) -> Notice | None:
         learner = learner or Learner(totals.learner_id)
         local = local_time(now, learner.time_zone)
-        streak = streak_on(
-            totals.active_days,
+        streak = streak_from(
+            totals,
             today=local.day,
             local_hour=local.hour,
             at_risk_hour=self._gamification.at_risk_hour,
-            frozen=totals.frozen_days,
-            freezes_held=totals.freezes_held,
         )
         if not streak.at_risk or streak.current < 1:
             return None
@@ -302,20 +297,9 @@ class NotificationSweep:
 
         async def work(unit: UnitOfWork) -> list[Notification]:
             preferences = await unit.preferences({n.user_id for n in notices})
-            inbox = [
-                to_notification(n, now)
-                for n in notices
-                if preferences[n.user_id].wants(n.kind, Channel.IN_APP)
-            ]
+            inbox, outbound = route(notices, preferences, now)
             unit.add_notifications(inbox)
-            self._outbox.write(
-                unit,
-                [
-                    notification_message(to_notification(n, now))
-                    for n in notices
-                    if preferences[n.user_id].wants(n.kind, Channel.WEBHOOK)
-                ],
-            )
+            self._outbox.write(unit, outbound)
             return inbox
 
         inbox = await self._runner.run(work)

@@ -22,7 +22,7 @@ from domain.goals import (
 from domain.learners import Learner
 from domain.learning import EventOutcome, LearnerRecord, Rules
 from domain.mastery import BktParams
-from domain.notifications import NotificationKind
+from domain.notifications import Channel, Notice, NotificationKind, Preferences, route
 from domain.points import STREAK_DAY_POINTS, PointsSource
 from domain.streaks import add_day
 from domain.totals import LearnerTotals
@@ -372,3 +372,25 @@ def test_a_day_already_active_spends_nothing_and_earns_no_second_freeze() -> Non
     apply(record, event(type=EventType.VIEWED, score=None))
     assert record.totals.freezes_held == 1
     assert streak_points(record) == []
+
+
+def test_notices_are_routed_to_the_channels_each_user_wants() -> None:
+    notices = [
+        Notice("ada", "a", NotificationKind.GOAL_MET, "t", "b", NOW),
+        Notice("ada", "b", NotificationKind.LEVEL_UP, "t", "b", NOW),
+        Notice("bob", "c", NotificationKind.GOAL_MET, "t", "b", NOW),
+    ]
+    preferences = {
+        "ada": Preferences(
+            "ada",
+            {
+                NotificationKind.GOAL_MET: frozenset({Channel.WEBHOOK}),
+                NotificationKind.LEVEL_UP: frozenset(),
+            },
+        ),
+        "bob": Preferences("bob"),
+    }
+    inbox, outbound = route(notices, preferences, NOW)
+    assert [(n.user_id, n.kind) for n in inbox] == [("bob", NotificationKind.GOAL_MET)]
+    assert [m.user_id for m in outbound] == ["ada", "bob"]
+    assert outbound[1].id == inbox[0].id  # one notification, under one id, on both channels
