@@ -73,6 +73,11 @@ class Sink(Protocol):
         """`early`: published by this process's writer after its commit, ahead of the change
         stream, which will bring the same value again."""
 
+    def prepare(self, value: Any) -> None:
+        """The value is about to be committed and then offered (the same object): work that
+        needs nothing but the value can be done now, while nobody waits for it. It may never
+        be offered (its commit failed): what is kept for it must be bounded."""
+
 
 class Handover(Protocol):
     """Takes a subscriber's live values over once it has caught up (see the module doc)."""
@@ -141,6 +146,9 @@ class Subscription(Generic[T]):
             self.queue.get_nowait()  # the subscriber is slow: drop its oldest update
             self.dropped += 1
         self.queue.put_nowait((value, early))
+
+    def prepare(self, value: T) -> None:
+        pass  # a subscriber's own iteration renders its values
 
     def close(self) -> None:
         self._hub._unsubscribe(self)
@@ -263,6 +271,18 @@ class Feed:
             self._deliver((topic.collection, key), value, early=False)
         elif topic.position is not None:
             self._deliver((topic.collection, key), value, early=True)
+
+    def prepare(self, topic: Topic[T], key: str, value: T) -> None:
+        """Called by writers before commit with a value they will `publish` after it: the
+        sinks of the key may render it now, so that delivering it after the commit costs them
+        only the sending. Only values that `publish` will deliver are prepared."""
+        if self.cross_process and topic.position is None:
+            return  # the change stream brings its own copy: nothing would use this one
+        for sink in list(self._sinks.get((topic.collection, key), ())):
+            try:
+                sink.prepare(value)
+            except Exception:
+                log.exception("a live update could not be prepared")
 
     async def yield_to_subscribers(self) -> None:
         """Lets what `publish` set going (sending to this process's subscribers) run before

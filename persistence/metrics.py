@@ -170,9 +170,9 @@ def set_outbox_counts(*, pending: int, delivered: int, dead: int) -> None:
     WEBHOOK_OUTBOX.labels("dead").set(dead)
 
 
-def count_live_execution(deliveries: int) -> None:
-    """One shared execution of a live subscription, delivered to `deliveries` subscribers."""
-    LIVE_EXECUTIONS.inc()
+def count_live_executions(executions: int, deliveries: int) -> None:
+    """Shared executions of live subscriptions, delivered to `deliveries` subscribers in all."""
+    LIVE_EXECUTIONS.inc(executions)
     LIVE_DELIVERIES.inc(deliveries)
 
 

@@ -101,6 +101,7 @@ class TransactionRunner:
             unit = UnitOfWork(self.repositories, session=None)
             result = await work(unit)
             await unit.flush()
+            unit.committed()
             return result
         deadline = self.clock() + self.policy.deadline_seconds
         attempt = 0
@@ -127,6 +128,7 @@ class TransactionRunner:
                     metrics.count_retry("unit")
                 else:
                     if await self._commit(session, deadline):
+                        unit.committed()
                         return result
             await self.sleep(self.policy.delay(attempt, self.rng))
 

@@ -8,6 +8,7 @@ read, inside the unit's transaction. The use case never sees a version or a docu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Generic, Protocol, TypeVar
@@ -28,6 +29,8 @@ from domain.webhooks import OutboxMessage
 from persistence.events import StoredEvent
 from persistence.repositories import Repositories
 from persistence.versioned import Session
+
+log = logging.getLogger("cairn.persistence")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -124,6 +127,7 @@ class UnitOfWork:
         self._grants: list[FreezeGrant] = []
         self._outbox: list[OutboxMessage] = []
         self._last: list[Callable[[Session], Awaitable[None]]] = []
+        self._on_commit: list[Callable[[], None]] = []
 
     # Reads --------------------------------------------------------------------------------
 
@@ -183,6 +187,22 @@ class UnitOfWork:
     def on_flush(self, write: Callable[[Session], Awaitable[None]]) -> None:
         """A write of the caller's own, for `flush` to run last in the unit's transaction."""
         self._last.append(write)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Runs `callback` once this unit has committed, before anything else runs (a unit
+        that fails, or runs again, never runs the callbacks of its failed attempt)."""
+        self._on_commit.append(callback)
+
+    def committed(self) -> None:
+        """Called by the runner once the unit's writes are committed (or flushed, without
+        transactions): runs the `on_commit` callbacks; a failing callback is logged, as what
+        it follows is done."""
+        callbacks, self._on_commit = self._on_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("an on-commit callback failed")
 
     async def flush(self) -> None:
         """Writes everything, new events first: a concurrent writer of the same event loses at

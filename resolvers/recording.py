@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain.achievements import Unlock
 from domain.activity import week_of
@@ -21,7 +22,7 @@ from domain.points import STREAK_DAY_POINTS
 from domain.progress import ContentProgress
 from domain.totals import LearnerTotals
 from persistence import metrics
-from persistence.feed import Feed
+from persistence.feed import Feed, Topic
 from persistence.repositories import Repositories
 from persistence.topics import NOTIFICATIONS_FEED, PROGRESS_UPDATES, UNLOCKS_FEED
 from persistence.transactions import TransactionRunner
@@ -194,7 +195,6 @@ class Recorder:
             learners = frozenset(p.event.learner_id for p in valid)
             for result in await self.group_commit.submit(learners, valid):
                 results[result.index] = result
-            self._publish(results.values())
             await self.feed.yield_to_subscribers()
         _count(results.values())
         return [results[index] for index in range(len(drafts))]
@@ -252,7 +252,12 @@ class Recorder:
             recorded = results[original_position].outcome
             assert recorded is not None  # a first occurrence is always recorded
             results[position] = _again(p, original.event.fingerprint, recorded)
-        return [results[position] for position in range(len(pending))]
+        ordered = [results[position] for position in range(len(pending))]
+        # Live updates are rendered now and sent the moment the commit is confirmed, before
+        # the unit's memory is let go and before the callers are woken.
+        self._prepare(ordered)
+        unit.on_commit(lambda: self._publish(ordered))
+        return ordered
 
     async def _records(
         self, unit: UnitOfWork, pending: Sequence[_Pending]
@@ -321,23 +326,36 @@ class Recorder:
         )
 
     def _publish(self, results: Iterable[EventResult]) -> None:
-        # One update per item: its final state, the one that counts the most events (a batch is
-        # applied in time order, which need not be the order it came in).
-        latest: dict[tuple[str, str], ContentProgress] = {}
-        for result in results:
-            progress = result.progress
-            if result.recorded and progress is not None:
-                key = (result.learner_id, progress.content_id)
-                if key not in latest or progress.events > latest[key].events:
-                    latest[key] = progress
-        for (learner_id, _), progress in latest.items():
-            self.feed.publish(PROGRESS_UPDATES, learner_id, progress)
-        for result in results:
-            if result.recorded:
-                for unlock in result.unlocks:
-                    self.feed.publish(UNLOCKS_FEED, unlock.learner_id, unlock)
-                for notification in result.notifications:
-                    self.feed.publish(NOTIFICATIONS_FEED, notification.user_id, notification)
+        """After the commit: the live updates of what was recorded."""
+        for topic, key, value in _updates(results):
+            self.feed.publish(topic, key, value)
+
+    def _prepare(self, results: Iterable[EventResult]) -> None:
+        """Before the commit: the same updates, for their subscribers to render while nobody
+        waits (their latency counts from the commit; a failed commit's are let go)."""
+        for topic, key, value in _updates(results):
+            self.feed.prepare(topic, key, value)
+
+
+def _updates(results: Iterable[EventResult]) -> Iterator[tuple[Topic[Any], str, object]]:
+    """The live updates of what was recorded: one per item for progress, its final state, the
+    one that counts the most events (a batch is applied in time order, which need not be the
+    order it came in); every unlock and every notification."""
+    latest: dict[tuple[str, str], ContentProgress] = {}
+    recorded = [result for result in results if result.recorded]
+    for result in recorded:
+        progress = result.progress
+        if progress is not None:
+            key = (result.learner_id, progress.content_id)
+            if key not in latest or progress.events > latest[key].events:
+                latest[key] = progress
+    for (learner_id, _), progress in latest.items():
+        yield PROGRESS_UPDATES, learner_id, progress
+    for result in recorded:
+        for unlock in result.unlocks:
+            yield UNLOCKS_FEED, unlock.learner_id, unlock
+        for notification in result.notifications:
+            yield NOTIFICATIONS_FEED, notification.user_id, notification
 
 
 def _again(p: _Pending, fingerprint: str, outcome: EventOutcome) -> EventResult:

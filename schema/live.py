@@ -75,6 +75,7 @@ Encode = Callable[[object], str]
 # (topic collection, feed key, document, variables, operation name)
 GroupKey = tuple[str, str, str, str, str | None]
 MAX_VERDICTS = 1024  # operations whose shareability is remembered
+MAX_PREPARED = 64  # payloads a group keeps rendered ahead of their commit
 
 
 @dataclass
@@ -141,6 +142,20 @@ class Multiplexer:
         # and encodings of a shared payload.
         self.executions = 0
         self.encodings = 0
+
+        # Deliveries not yet counted in `persistence.metrics`: a batch's thousand executions
+        # are counted once, after they are sent.
+        self._uncounted: list[int] = []
+
+    def count(self, deliveries: int) -> None:
+        """Counts one execution delivered to `deliveries` subscribers (in the metrics soon)."""
+        if not self._uncounted:
+            asyncio.get_running_loop().call_soon(self._count)
+        self._uncounted.append(deliveries)
+
+    def _count(self) -> None:
+        uncounted, self._uncounted = self._uncounted, []
+        metrics.count_live_executions(len(uncounted), sum(uncounted))
 
     @property
     def groups(self) -> int:
@@ -255,6 +270,9 @@ class Group:
         self.members: dict[Member, None] = {}  # in joining order
         self._offered = 0  # values offered so far: a member takes those offered after it joined
         self._backlog: deque[tuple[int, object, bool]] = deque()
+        # Payloads rendered before their commit (`prepare`), by the value's identity; the
+        # value is kept with its payload, so that its identity is not reused meanwhile.
+        self._prepared: dict[int, tuple[object, str]] = {}
         self._busy = False  # an execution is awaiting something: later values wait their turn
         self._running: asyncio.Task[None] | None = None
         self._listening = contextlib.ExitStack()
@@ -282,6 +300,21 @@ class Group:
             self._listening.close()
             self._multiplexer._forget(self)
 
+    def prepare(self, value: object) -> None:
+        """Renders the value's payload ahead of its commit, when that is a projection (nothing
+        to await, no error): delivering it then costs only the sending."""
+        if not self.members or self._project is None:
+            return
+        try:
+            data = self._project(self._to_payload(value))
+        except Exception:  # Unprojectable, or a resolver's error: rendered when delivered
+            return
+        self._multiplexer.executions += 1
+        self._multiplexer.encodings += 1
+        if len(self._prepared) >= MAX_PREPARED:  # the oldest was never offered (its commit
+            del self._prepared[next(iter(self._prepared))]  # failed, or it went elsewhere)
+        self._prepared[id(value)] = (value, self._multiplexer.encode(data))
+
     def offer(self, value: object, *, early: bool) -> None:
         """The feed's delivery: processed at once, unless an earlier value is still running."""
         self._offered += 1
@@ -297,6 +330,7 @@ class Group:
                 self._backlog.popleft()
 
     def _process(self, index: int, value: object, early: bool) -> None:
+        prepared = self._prepared.pop(id(value), None) if self._prepared else None
         at = None if self._position is None else self._position(value)
         takers = [
             member
@@ -308,6 +342,10 @@ class Group:
         if at is not None:
             for member in takers:
                 member.position = at
+        if prepared is not None and prepared[0] is value:
+            self._multiplexer.count(len(takers))
+            self._deliver(prepared[1], takers)
+            return
         self._multiplexer.executions += 1
         result = self._execute(value)
         if isawaitable(result):
@@ -340,7 +378,7 @@ class Group:
             self._process(index, value, early)
 
     def _send(self, result: ExecutionResult, takers: list[Member]) -> None:
-        metrics.count_live_execution(len(takers))
+        self._multiplexer.count(len(takers))
         if result.errors:  # each subscriber's errors are its own: logged and masked for it
             logged_under: str | None = None
             for member in takers:
@@ -348,7 +386,9 @@ class Group:
                 logged_under = logged_under or member.request_id
             return
         self._multiplexer.encodings += 1
-        data = self._multiplexer.encode(result.data)
+        self._deliver(self._multiplexer.encode(result.data), takers)
+
+    def _deliver(self, data: str, takers: list[Member]) -> None:
         for member in takers:
             member.deliver(member.prefix + data + member.suffix)
 

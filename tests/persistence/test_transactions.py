@@ -19,6 +19,7 @@ from persistence.transactions import (
 )
 from persistence.unit_of_work import UnitOfWork
 from persistence.versioned import ConcurrentUpdate
+from tests.fakes import fake_repositories
 
 
 def labelled(error: PyMongoError, label: str) -> PyMongoError:
@@ -200,3 +201,43 @@ def test_back_off_is_jittered_and_bounded() -> None:
     delays = [policy.delay(attempt, rng) for attempt in range(1, 40)]
     assert all(0 <= d <= 0.2 for d in delays)
     assert len(set(delays)) == len(delays)
+
+
+async def test_on_commit_callbacks_run_once_after_the_commit_and_never_for_a_failed_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conflict = labelled(OperationFailure("write conflict", code=112), TRANSIENT)
+    client, clock = FakeClient(commit_errors=[conflict]), FakeClock()
+    seen: list[tuple[int, int]] = []  # (attempt, commits when the callback ran)
+    attempts = [0]
+
+    def fail() -> None:
+        raise RuntimeError("a subscriber's bug")
+
+    async def work(unit: UnitOfWork) -> str:
+        attempts[0] += 1
+        attempt = attempts[0]
+        unit.on_commit(lambda: seen.append((attempt, client.committed)))
+        unit.on_commit(fail)  # a failing callback is logged, the others still run
+        unit.on_commit(lambda: seen.append((attempt, client.committed)))
+        return "done"
+
+    assert await runner_over(client, clock).run(work) == "done"
+
+    # The first attempt's commit failed: only the second attempt's callbacks ran, after it.
+    assert seen == [(2, 1), (2, 1)]
+    assert "an on-commit callback failed" in caplog.text
+
+
+async def test_without_transactions_on_commit_callbacks_run_after_the_writes() -> None:
+    repositories = await fake_repositories()
+    runner = TransactionRunner(repositories)
+    seen: list[str] = []
+
+    async def work(unit: UnitOfWork) -> None:
+        unit.on_commit(lambda: seen.append("after"))
+        seen.append("work")
+
+    await runner.run(work)
+
+    assert seen == ["work", "after"]

@@ -5,7 +5,9 @@ import pytest
 from domain.errors import IdempotencyConflict, InvalidInput
 from domain.events import EventType
 from domain.progress import ProgressStatus
+from persistence.feed import Feed
 from persistence.repositories import Repositories
+from persistence.topics import UNLOCKS_FEED
 from resolvers.recording import Recorder
 from tests.factories import NOW, content_item, draft, skill
 
@@ -85,3 +87,34 @@ async def test_in_a_batch_each_event_stands_or_falls_alone(
     totals = (await repositories.totals.find_by_ids(["ada"]))["ada"]
     assert totals.overall.events == 2
     assert totals.overall.items_completed == 1
+
+
+class _Sink:
+    """Notes what the feed hands a subscriber's sink, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def prepare(self, value: object) -> None:
+        self.calls.append(("prepare", value))
+
+    def offer(self, value: object, *, early: bool) -> None:
+        self.calls.append(("offer", value))
+
+
+async def test_live_updates_are_handed_over_for_rendering_before_the_commit_and_sent_after(
+    recorder: Recorder, feed: Feed
+) -> None:
+    sink = _Sink()
+    with feed.listen(UNLOCKS_FEED, "ada", sink):
+        result = await recorder.record_one(draft(event_id="e-1"), received_at=NOW)
+        replayed = await recorder.record_one(draft(event_id="e-1"), received_at=NOW)
+
+    assert replayed.replayed
+    unlocks = list(result.unlocks)
+    assert unlocks  # the first event's achievement
+    # Each unlock once before (the same object the subscribers are then offered), and a replay
+    # prepares nothing.
+    assert sink.calls == [("prepare", u) for u in unlocks] + [("offer", u) for u in unlocks]
+    prepared, offered = sink.calls[: len(unlocks)], sink.calls[len(unlocks) :]
+    assert all(a is b for (_, a), (_, b) in zip(prepared, offered, strict=True))

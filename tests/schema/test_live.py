@@ -24,7 +24,7 @@ from persistence.topics import PROGRESS_UPDATES, UNLOCKS_FEED
 from resolvers.services import Services
 from schema import build_schema
 from schema.context import Context, new_context
-from schema.live import Multiplexer
+from schema.live import MAX_PREPARED, Multiplexer
 from schema.websocket import SubscriptionsApp
 from tests.factories import TOKENS, bearer, unlock
 from tests.schema.conftest import seed_catalog
@@ -391,3 +391,62 @@ async def test_a_failed_execution_is_each_subscribers_own_error(
 
 def progress(content_id: str) -> ContentProgress:
     return ContentProgress("ada", content_id, "SAA", ProgressStatus.IN_PROGRESS, events=1)
+
+
+async def test_a_value_prepared_before_its_commit_is_rendered_once_and_sent_as_rendered(
+    app: SubscriptionsApp, services: Services, sockets: Callable[..., Any]
+) -> None:
+    clients = [await sockets() for _ in range(3)]
+    for n, client in enumerate(clients):
+        client.subscribe(f"op-{n}", UNLOCKS, learnerId="ada")
+    await until(sharing(app.multiplexer, 3))
+
+    value = unlock(seq=1)
+    services.feed.prepare(UNLOCKS_FEED, "ada", value)  # before the commit: nothing is sent
+    await asyncio.sleep(0)
+    assert [client.unread() for client in clients] == [0, 0, 0]
+    assert (app.multiplexer.executions, app.multiplexer.encodings) == (1, 1)
+
+    services.feed.publish(UNLOCKS_FEED, "ada", value)  # after it: sent as rendered
+    received = [payload_of(await client.next()) for client in clients]
+    assert (app.multiplexer.executions, app.multiplexer.encodings) == (1, 1)
+    assert received[0]["data"]["achievementUnlocked"]["title"] == "First Steps"
+    assert all(payload == received[0] for payload in received)
+
+
+async def test_a_prepared_value_whose_commit_failed_is_never_sent_and_not_kept(
+    app: SubscriptionsApp, services: Services, sockets: Callable[..., Any]
+) -> None:
+    client = await sockets()
+    client.subscribe("op", UNLOCKS, learnerId="ada")
+    await until(sharing(app.multiplexer, 1))
+
+    # A unit that failed and ran again prepared values it never published; a group keeps a
+    # bounded number of them.
+    for _ in range(MAX_PREPARED + 10):
+        services.feed.prepare(UNLOCKS_FEED, "ada", unlock(seq=1, title="never committed"))
+    (group,) = app.multiplexer._groups.values()
+    assert len(group._prepared) == MAX_PREPARED
+
+    services.feed.publish(UNLOCKS_FEED, "ada", unlock(seq=1))  # the retry's own value
+    payload = payload_of(await client.next())
+    assert payload["data"]["achievementUnlocked"]["title"] == "First Steps"
+    await asyncio.sleep(0)
+    assert client.unread() == 0
+
+
+async def test_a_value_that_cannot_be_prepared_is_executed_when_it_is_published(
+    app: SubscriptionsApp, services: Services, sockets: Callable[..., Any]
+) -> None:
+    client = await sockets()
+    client.subscribe("op", UNLOCKS, learnerId="ada")
+    await until(sharing(app.multiplexer, 1))
+
+    broken = unlock(seq=1, title=None)
+    services.feed.prepare(UNLOCKS_FEED, "ada", broken)
+    assert app.multiplexer.executions == 0  # its error is reported to the subscriber, later
+
+    services.feed.publish(UNLOCKS_FEED, "ada", broken)
+    failure = payload_of(await client.next())
+    assert failure["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert app.multiplexer.executions == 1
