@@ -43,6 +43,7 @@ log = logging.getLogger("cairn.feed")
 
 T = TypeVar("T")
 QUEUE_SIZE = 256
+YIELD_EVERY = 16  # changes of a batch dispatched between turns of the event loop
 OPEN_TIMEOUT_SECONDS = 30.0  # for a change stream to open
 StreamKey = tuple[str, str]  # (collection, key)
 
@@ -361,10 +362,15 @@ class Feed:
                         changes = await loop.run_in_executor(
                             self._threads, _buffered, stream.delegate
                         )
-                        for change in changes:
+                        for done, change in enumerate(changes, start=1):
                             metrics.observe_change_lag(change)
                             resume_after = change["_id"]
                             self._dispatch(topic, change)
+                            if done % YIELD_EVERY == 0 and done < len(changes):
+                                # A batch of a thousand changes lets the loop run now and
+                                # then: this process's writer, whose commit came back at the
+                                # same moment, sends its early copies meanwhile.
+                                await asyncio.sleep(0)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 
 from domain.achievements import Unlock
 from domain.events import EventType
-from persistence.feed import Feed
+from persistence.feed import YIELD_EVERY, Feed
 from persistence.indexes import UNLOCKS
 from persistence.topics import TOPICS, UNLOCKS_FEED
 from resolvers.gamification import follow_unlocks
 from resolvers.recording import Recorder
-from tests.factories import NOW, admin, content_item, draft, skill
+from tests.factories import NOW, admin, content_item, draft, skill, unlock
 from tests.persistence.conftest import RealServer
 
 pytestmark = [pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
@@ -85,3 +86,43 @@ async def test_unlocks_made_here_and_elsewhere_arrive_once_and_in_order(
     assert [unlock.seq for unlock in received] == list(range(1, len(stored) + 1))
     assert {unlock.key for unlock in received} >= {"first-event", "perfect-score"}
     assert {unlock.key for unlock in received} == {unlock.key for unlock in stored}
+
+
+async def test_a_long_batch_of_changes_lets_the_loop_run_while_it_is_dispatched(
+    real: RealServer,
+) -> None:
+    """A writer of this process whose commit comes back with a thousand changes of its own sends
+    its early copies without waiting for the stream's whole batch to be dispatched."""
+    feed = Feed(real.database, TOPICS)
+    await feed.start()
+    learners = [f"batch-{n:02d}" for n in range(3 * YIELD_EVERY)]
+    seen: list[str] = []
+
+    class Sink:
+        def prepare(self, value: object) -> None:
+            pass
+
+        def offer(self, value: object, *, early: bool) -> None:
+            if not seen:
+                asyncio.get_running_loop().call_soon(seen.append, "the loop ran")
+            seen.append("offered")
+
+    try:
+        async with feed.subscribe(UNLOCKS_FEED, learners[0]):
+            with contextlib.ExitStack() as listening:
+                for learner in learners:
+                    listening.enter_context(feed.listen(UNLOCKS_FEED, learner, Sink()))
+                session = await real.database.client.start_session()
+                async with session, session.start_transaction():
+                    await real.repositories.unlocks.insert_many(
+                        [unlock(learner_id=learner) for learner in learners], session
+                    )
+                for _ in range(500):
+                    if seen.count("offered") == len(learners):
+                        break
+                    await asyncio.sleep(0.01)
+    finally:
+        await feed.stop()
+
+    assert seen.count("offered") == len(learners)
+    assert seen.index("the loop ran") <= YIELD_EVERY
