@@ -25,8 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from domain.activity import DailyRollup, week_of
 from domain.errors import InvalidInput
 from domain.risk import RiskReason, RiskSchedule
-from domain.streaks import streak_on
-from domain.totals import LearnerTotals
+from domain.totals import LearnerTotals, streak_from
 
 LAST_DAYS = 7
 MONTH_DAYS = 30
@@ -211,7 +210,7 @@ def member_standing(
     first = today - timedelta(days=LAST_DAYS - 1)
     week = [r.total for r in recent if first <= r.day <= today]
     overall = totals.overall if totals else None
-    streak = streak_on(totals.active_days if totals else (), today=today, local_hour=0)
+    streak = streak_from(totals or LearnerTotals(learner_id), today=today, local_hour=0)
     completed = overall.items_completed if overall else 0
     scored = overall.scored if overall else 0
     return MemberStanding(

@@ -157,9 +157,13 @@ def risk_schedule(
     recent: Sequence[DailyRollup],
     time_zone: str,
     settings: RiskSettings = RiskSettings(),
+    frozen_days: Sequence[DayRun] = (),
+    freezes_held: int = 0,
 ) -> RiskSchedule:
     """The schedule of a learner whose local active days are `active_days`, with `recent` their
-    rollups of the 14 days up to their last active day, in their time zone.
+    rollups of the 14 days up to their last active day, in their time zone; their streak is the
+    one they see, with the missed days freezes covered (`frozen_days`) and the freezes they hold,
+    which would be spent on the days they miss from now on.
 
     `assess_risk` is evaluated for each local day from the last active one until inactivity
     holds (from then on it always does); each local day starts at its local midnight."""
@@ -170,7 +174,13 @@ def risk_schedule(
     flags = []
     for offset in range(horizon + 1):
         today = last + timedelta(days=offset)
-        streak = streak_on(active_days, today=today, local_hour=0)
+        streak = streak_on(
+            active_days,
+            today=today,
+            local_hour=0,
+            frozen=frozen_days,
+            freezes_held=freezes_held,
+        )
         flags.append(
             bool(assess_risk(today=today, streak=streak, recent=recent, settings=settings))
         )

@@ -150,6 +150,35 @@ class Aggregation:
         await store.add_change(change, session, owner=self.projector.owner)
         return len(changing)
 
+    async def reschedule(self, unit: UnitOfWork, totals: LearnerTotals, time_zone: str) -> None:
+        """A learner's streak changed without an event of theirs (freezes granted): the rosters
+        of their groups get their new risk schedule, written with the unit."""
+        learner_id = totals.learner_id
+        store = self.repositories.dashboards
+        standing = await store.standing_for_update([learner_id], unit.session)
+        if learner_id not in standing or not standing[learner_id][0].groups:
+            return
+        old, version = standing[learner_id]
+        days: dict[date, DailyRollup] = {}
+        if totals.active_days:
+            last = totals.active_days[-1][1]
+            stored = await store.days_of(
+                [learner_id], unit.session, first=last - timedelta(days=RISK_DAYS - 1), last=last
+            )
+            days = {rollup.day: rollup for rollup in stored.get(learner_id, ())}
+        schedule = schedule_of(totals, days, time_zone, self.risk)
+        change = AggregateChange()
+        for group_id in sorted(old.groups):
+            change.roster.append(RosterChange(group_id, learner_id, version + 1, schedule))
+        owner = self.projector.owner
+
+        async def write(session: Session) -> None:
+            await store.save_standing([(old, version)], session)  # the roster's version moves on
+            await store.add_change(change, session, owner=owner)
+
+        unit.on_flush(write)
+        unit.on_commit(self.projector.poke)
+
     async def forget_group(self, group_id: str) -> int:
         """After a group's deletion: every learner whose contribution went to it leaves it."""
         return await self.sync_members(
@@ -276,12 +305,19 @@ def schedule_of(
 ) -> RiskSchedule:
     """The learner's risk schedule, from their totals and their rollups up to their last day."""
     runs = totals.active_days
-    if not runs:
-        return risk_schedule(active_days=runs, recent=(), time_zone=time_zone, settings=settings)
-    last = runs[-1][1]
-    first = last - timedelta(days=RISK_DAYS - 1)
-    recent = [days[day] for day in sorted(days) if first <= day <= last]
-    return risk_schedule(active_days=runs, recent=recent, time_zone=time_zone, settings=settings)
+    recent: list[DailyRollup] = []
+    if runs:
+        last = runs[-1][1]
+        first = last - timedelta(days=RISK_DAYS - 1)
+        recent = [days[day] for day in sorted(days) if first <= day <= last]
+    return risk_schedule(
+        active_days=runs,
+        recent=recent,
+        time_zone=time_zone,
+        settings=settings,
+        frozen_days=totals.frozen_days,
+        freezes_held=totals.freezes_held,
+    )
 
 
 def utc_days_of(rollups: Iterable[DailyRollup], time_zone: str) -> tuple[tuple[date, date], ...]:

@@ -42,8 +42,8 @@ from domain.errors import InvalidInput
 from domain.groups import Group
 from domain.learners import Learner
 from domain.risk import RiskReason, RiskSettings, assess_risk
-from domain.streaks import streak_on
 from domain.suggestions import HardConcept, Intervention, LearnerAtRisk, intervene
+from domain.totals import LearnerTotals, streak_from
 from persistence.loaders import ActivityKey, Loaders
 from persistence.projector import Projector
 from persistence.repositories import Repositories
@@ -375,7 +375,7 @@ async def _read_rows(
     for entry, learner, today, total, recent in zip(
         entries, learners, todays, totals, recents, strict=True
     ):
-        streak = streak_on(total.active_days if total else (), today=today, local_hour=0)
+        streak = streak_from(total or LearnerTotals(learner.id), today=today, local_hour=0)
         reasons = assess_risk(today=today, streak=streak, recent=recent, settings=dashboard.risk)
         rows[learner.id] = MemberRow(
             learner,

@@ -14,9 +14,9 @@ from domain.streaks import MAX_FREEZES, FreezeGrant, granted
 from domain.totals import LearnerTotals
 from persistence.loaders import ActivityKey, Loaders
 from persistence.repositories import Repositories
-from persistence.transactions import TransactionRunner
 from persistence.unit_of_work import UnitOfWork
 from resolvers.access import Access
+from resolvers.aggregation import Aggregation
 
 MAX_HISTORY_WEEKS = 104
 
@@ -68,7 +68,7 @@ async def goal_weeks(
 
 async def grant_freezes(
     access: Access,
-    runner: TransactionRunner,
+    aggregation: Aggregation,
     *,
     learner_id: str,
     grant_id: str,
@@ -92,7 +92,8 @@ async def grant_freezes(
             if (earlier.requested, earlier.reason) != (count, reason):
                 raise IdempotencyConflict("grantId", grant_id, what="grant id")
             return earlier, True
-        if not await unit.learners([learner_id]):
+        learners = await unit.learners([learner_id])
+        if not learners:
             raise NotFound("learner", learner_id, field="learnerId")
         totals = (await unit.totals.get_many([learner_id])).get(learner_id)
         totals = totals or LearnerTotals(learner_id)
@@ -110,6 +111,8 @@ async def grant_freezes(
         )
         unit.totals.put(updated)
         unit.add_freeze_grant(grant)
+        # A held freeze can keep a streak alive: the educators' at-risk lists follow.
+        await aggregation.reschedule(unit, updated, learners[learner_id].time_zone)
         return grant, False
 
-    return await runner.run(work)
+    return await aggregation.runner.run(work)

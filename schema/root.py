@@ -345,7 +345,7 @@ class Mutation:
         ctx = info.context
         grant, replayed = await engagement.grant_freezes(
             ctx.access,
-            ctx.services.transactions,
+            ctx.services.aggregation,
             learner_id=input.learner_id,
             grant_id=input.grant_id,
             count=input.count,

@@ -69,22 +69,43 @@ def test_a_schedule_says_what_assessing_each_day_would(zone: str, seed: int) -> 
         if day >= last - timedelta(days=13)
     ]
     settings = RiskSettings(inactive_days=rng.choice([3, 7, 10]))
+    # Streak freezes: some missed days covered, some held for the days to come.
+    frozen: tuple[tuple[date, date], ...] = ()
+    for day in {last - timedelta(days=rng.randrange(1, 20)) for _ in range(rng.randrange(0, 3))}:
+        if day not in days:
+            frozen = add_day(frozen, day)
+    held = rng.randrange(0, 3)
 
-    schedule = risk_schedule(active_days=runs, recent=recent, time_zone=zone, settings=settings)
+    schedule = risk_schedule(
+        active_days=runs,
+        recent=recent,
+        time_zone=zone,
+        settings=settings,
+        frozen_days=frozen,
+        freezes_held=held,
+    )
 
     for offset in range(0, 16):
         today = last + timedelta(days=offset)
-        expected = bool(
-            assess_risk(
-                today=today,
-                streak=streak_on(runs, today=today, local_hour=0),
-                recent=recent,
-                settings=settings,
-            )
-        )
+        streak = streak_on(runs, today=today, local_hour=0, frozen=frozen, freezes_held=held)
+        expected = bool(assess_risk(today=today, streak=streak, recent=recent, settings=settings))
         for hour in (0, 13, 23):
             local = datetime.combine(today, time(hour), tzinfo=ZoneInfo(zone))
             assert schedule.at_risk(local.astimezone(UTC)) == expected, (today, hour)
+
+
+def test_held_freezes_keep_a_streak_from_counting_as_broken_until_they_are_spent() -> None:
+    runs = ((TODAY - timedelta(days=4), TODAY - timedelta(days=1)),)  # four days, then none
+
+    def at_risk(day: date, held: int) -> bool:
+        schedule = risk_schedule(active_days=runs, recent=(), time_zone="UTC", freezes_held=held)
+        return schedule.at_risk(datetime.combine(day, time(12), tzinfo=UTC))
+
+    # Today can still extend it; tomorrow it is broken, unless a held freeze covers today.
+    assert not at_risk(TODAY, held=0) and not at_risk(TODAY, held=1)
+    assert at_risk(TODAY + timedelta(days=1), held=0)
+    assert not at_risk(TODAY + timedelta(days=1), held=1)
+    assert at_risk(TODAY + timedelta(days=2), held=1)
 
 
 def test_a_learner_never_active_is_at_risk_from_the_start() -> None:
@@ -209,6 +230,21 @@ def test_a_members_row_counts_their_own_last_seven_days() -> None:
     assert row.minutes_last_7_days == 5.0
     assert row.completion_rate == 25.0 and row.average_score == pytest.approx(80.0)
     assert (row.current_streak, row.last_active, row.points) == (1, TODAY, 40)
+
+
+def test_a_members_streak_counts_the_days_a_freeze_covered_as_their_own_streak_does() -> None:
+    totals = LearnerTotals(
+        "ada",
+        active_days=((TODAY - timedelta(days=4), TODAY - timedelta(days=2)),),
+        frozen_days=((TODAY - timedelta(days=1), TODAY - timedelta(days=1)),),
+    )
+
+    row = member_standing(
+        "ada", totals, [], today=TODAY, catalog_items=12, at_risk_since=None, risk_reasons=()
+    )
+
+    # Three active days; yesterday's freeze keeps the streak alive (it counts active days).
+    assert row.current_streak == 3
 
 
 def test_interventions_put_the_class_first_then_the_learners_at_risk() -> None:

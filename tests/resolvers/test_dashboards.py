@@ -31,6 +31,7 @@ from resolvers.dashboards import (
     member_cursor,
     system_dashboard,
 )
+from resolvers.engagement import grant_freezes
 from resolvers.groups import add_members, delete_group, remove_members, upsert_group
 from resolvers.recording import Recorder
 from tests.factories import NOW, admin, content_item, draft, skill, viewer
@@ -422,3 +423,60 @@ async def test_a_projector_that_fails_leaves_the_changes_for_later(
 
     assert await projector.drain() == 1
     assert not await repositories.dashboards.has_pending()
+
+
+@pytest.mark.usefixtures("school")
+async def test_a_freeze_granted_keeps_a_streak_off_the_at_risk_list_as_the_learner_sees_it(
+    repositories: Repositories, recorder: Recorder
+) -> None:
+    # Eli learned four days in a row, up to the day before yesterday: a broken streak today.
+    await add_members(
+        admin(repositories),
+        repositories,
+        "class-a",
+        ["eli"],
+        now=NOW,
+        aggregation=recorder.aggregation,
+    )
+    await recorder.record_many(
+        [
+            draft(
+                learner_id="eli",
+                event_id=f"eli-{n}",
+                content_id="l1",
+                type=EventType.VIEWED,
+                score=None,
+                occurred_at=NOW - timedelta(days=n),
+            )
+            for n in range(2, 6)
+        ],
+        received_at=NOW,
+    )
+
+    async def eli_at_risk() -> list[RiskKind]:
+        dashboard = await open_dashboard(repositories, recorder)
+        found = await group_at_risk(
+            admin(repositories), Loaders(repositories), repositories, dashboard, 10
+        )
+        return [r.kind for m in found if m.learner.id == "eli" for r in m.reasons]
+
+    assert await eli_at_risk() == [RiskKind.STREAK_BROKEN]
+
+    await grant_freezes(
+        as_viewer(repositories, "ed", Role.EDUCATOR),
+        recorder.aggregation,
+        learner_id="eli",
+        grant_id="snow-day",
+        count=1,
+        reason="snow day",
+        now=NOW,
+    )
+
+    # The freeze covers yesterday: the streak is alive, as eli's own streak says.
+    assert await eli_at_risk() == []
+    dashboard = await open_dashboard(repositories, recorder)
+    rows, _ = await group_members(
+        admin(repositories), Loaders(repositories), repositories, dashboard
+    )
+    (eli,) = (row.standing for _, row in rows if row.learner.id == "eli")
+    assert (eli.current_streak, eli.risk_reasons, eli.at_risk_since) == (4, (), None)

@@ -184,10 +184,10 @@ async def test_goal_history_is_readable_as_the_learner_is_and_bounded(
 async def test_educators_guardians_and_admins_grant_freezes_up_to_the_cap(
     repositories: Repositories,
 ) -> None:
-    runner = Recorder(repositories, Feed(repositories.database, [])).runner
+    aggregation = Recorder(repositories, Feed(repositories.database, [])).aggregation
     grant, replayed = await grant_freezes(
         access(repositories, PAT),
-        runner,
+        aggregation,
         learner_id="ada",
         grant_id="g1",
         count=1,
@@ -197,7 +197,7 @@ async def test_educators_guardians_and_admins_grant_freezes_up_to_the_cap(
     assert (grant.granted, grant.held, grant.granted_by, replayed) == (1, 1, "pat", False)
     grant, _ = await grant_freezes(
         access(repositories, ED),
-        runner,
+        aggregation,
         learner_id="ada",
         grant_id="g2",
         count=MAX_FREEZES,
@@ -209,7 +209,7 @@ async def test_educators_guardians_and_admins_grant_freezes_up_to_the_cap(
         with pytest.raises(Forbidden):
             await grant_freezes(
                 access(repositories, who),
-                runner,
+                aggregation,
                 learner_id="ada",
                 grant_id="g3",
                 count=1,
@@ -221,10 +221,10 @@ async def test_educators_guardians_and_admins_grant_freezes_up_to_the_cap(
 async def test_a_grant_sent_again_is_replayed_and_another_under_its_id_conflicts(
     repositories: Repositories,
 ) -> None:
-    runner = Recorder(repositories, Feed(repositories.database, [])).runner
+    aggregation = Recorder(repositories, Feed(repositories.database, [])).aggregation
     first, _ = await grant_freezes(
         admin(repositories),
-        runner,
+        aggregation,
         learner_id="ada",
         grant_id="g1",
         count=1,
@@ -233,7 +233,7 @@ async def test_a_grant_sent_again_is_replayed_and_another_under_its_id_conflicts
     )
     again, replayed = await grant_freezes(
         admin(repositories),
-        runner,
+        aggregation,
         learner_id="ada",
         grant_id="g1",
         count=1,
@@ -246,7 +246,7 @@ async def test_a_grant_sent_again_is_replayed_and_another_under_its_id_conflicts
     with pytest.raises(IdempotencyConflict):
         await grant_freezes(
             admin(repositories),
-            runner,
+            aggregation,
             learner_id="ada",
             grant_id="g1",
             count=2,
@@ -256,7 +256,7 @@ async def test_a_grant_sent_again_is_replayed_and_another_under_its_id_conflicts
     with pytest.raises(InvalidInput) as refused:
         await grant_freezes(
             admin(repositories),
-            runner,
+            aggregation,
             learner_id="ada",
             grant_id="g9",
             count=MAX_FREEZES + 1,
@@ -285,7 +285,7 @@ async def test_a_granted_freeze_is_spent_on_a_missed_day_and_the_learner_told(
     )
     await grant_freezes(
         admin(repositories),
-        recorder.runner,
+        recorder.aggregation,
         learner_id="ada",
         grant_id="g",
         count=2,
