@@ -34,7 +34,7 @@ from scripts.bench.common import (
 
 INGEST_BATCHES = 1 if QUICK else 10  # per mode, after one warm-up batch
 INGEST_LEARNERS = 20
-INGEST_AIM = 0.5
+INGEST_AIMS = {"sync": 0.6, "mixed": 0.5}  # of raw insert_many's rate
 
 CONTENTION_REQUESTS = 50
 CONTENTION_ROUNDS = 2 if QUICK else 5
@@ -147,8 +147,8 @@ async def ingest(
         + " | raw "
         + " ".join(f"{t:.1f}" for t in raw_batches)
     )
-    met = verdict(ratio >= INGEST_AIM)
-    print(f"   ratio GraphQL / raw     {ratio:10.2f}   aim >= {INGEST_AIM}: {met}")
+    aim = INGEST_AIMS[tag]
+    print(f"   ratio GraphQL / raw     {ratio:10.2f}   aim >= {aim}: {verdict(ratio >= aim)}")
     return {
         f"ingest_{tag}_graphql_events_per_s": round(graphql_rate),
         f"ingest_{tag}_raw_events_per_s": round(raw_rate),
