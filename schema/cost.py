@@ -47,6 +47,8 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    TypeNode,
+    VariableDefinitionNode,
     get_argument_values,
     get_directive_values,
     get_named_type,
@@ -54,8 +56,10 @@ from graphql import (
     get_operation_ast,
     get_variable_values,
     is_abstract_type,
+    is_input_object_type,
     is_leaf_type,
     is_list_type,
+    type_from_ast,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import VariableValues
@@ -379,10 +383,8 @@ def operation_cost(
     if operation is None:
         return None
     root = schema.get_root_type(operation.operation)
-    coerced = get_variable_values(
-        schema, operation.variable_definitions or (), dict(variables or {})
-    )
-    if root is None or isinstance(coerced, list):
+    coerced = _cost_variables(schema, operation.variable_definitions or (), variables or {})
+    if root is None or coerced is None:
         return None
     fragments = {
         definition.name.value: definition
@@ -391,6 +393,34 @@ def operation_cost(
     }
     walk = _Walk(schema, fragments, coerced, today or datetime.now(UTC).date())
     return walk.object_cost(root, [operation.selection_set], None)
+
+
+def _cost_variables(
+    schema: GraphQLSchema,
+    definitions: Sequence[VariableDefinitionNode],
+    raw: Mapping[str, Any],
+) -> VariableValues | None:
+    """The variables as the rules see them: those of scalar and enum types (and lists of them)
+    coerced, as execution will; those holding input objects as they came, for a rule sizes
+    them by their number alone (a batch of a thousand events is coerced once, by execution,
+    which refuses it if it does not fit before any resolver runs). None when a coerced one
+    does not fit."""
+    heavy = {
+        definition.variable.name.value
+        for definition in definitions
+        if _holds_input_objects(schema, definition.type)
+    }
+    light = [d for d in definitions if d.variable.name.value not in heavy]
+    coerced = get_variable_values(schema, light, {k: v for k, v in raw.items() if k not in heavy})
+    if isinstance(coerced, list):
+        return None
+    as_given = {name: raw[name] for name in heavy if name in raw}
+    return VariableValues(coerced.sources, {**coerced.coerced, **as_given})
+
+
+def _holds_input_objects(schema: GraphQLSchema, type_node: TypeNode) -> bool:
+    type_ = type_from_ast(schema, type_node)
+    return type_ is not None and is_input_object_type(get_named_type(type_))
 
 
 FieldGroups = dict[str, list[FieldNode]]

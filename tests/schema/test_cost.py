@@ -21,6 +21,7 @@ from graphql import (
     is_composite_type,
     parse,
 )
+from graphql.utilities import coerce_input_value
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -577,6 +578,45 @@ def test_mutations_are_costed_by_their_inputs() -> None:
     assert cost(upsert, items=[item] * 7) == 7
     assert cost(upsert, items=[item] * 10_000) == 500  # refused over 500
     assert cost('mutation { upsertLearner(input: {id: "a"}) { dailyActivity { date } } }') == 31
+
+
+def test_input_objects_are_sized_by_their_number_not_coerced_a_second_time() -> None:
+    sync = (
+        "mutation($inputs: [RecordEventInput!]!) "
+        "{ recordEvents(inputs: $inputs) { results { status } } }"
+    )
+    event = {"learnerId": "ada", "eventId": "e", "type": "VIEWED", "contentId": "c"}
+
+    # Their fields are execution's to check (it refuses them before any resolver runs): the
+    # cost needs only how many there are.
+    assert cost(sync, inputs=[{"learnerId": 5}] * 3) == cost(sync, inputs=[event] * 3)
+    assert cost(sync, inputs=[{"learnerId": 5}] * 3) < cost(sync, inputs=[event] * 4)
+
+
+async def test_a_batchs_inputs_are_coerced_once_per_request(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coerced: list[str] = []
+    original = coerce_input_value
+
+    def counting(value: Any, type_: Any, *args: Any, **kwargs: Any) -> Any:
+        coerced.append(str(type_))
+        return original(value, type_, *args, **kwargs)
+
+    monkeypatch.setattr("graphql.execution.values.coerce_input_value", counting)
+    event = {"learnerId": "ada", "eventId": "e", "type": "VIEWED", "contentId": "c"}
+
+    result = await run(
+        "mutation($inputs: [RecordEventInput!]!, $more: Boolean!) { recordEvents(inputs: $inputs) "
+        "{ failed results @include(if: $more) { status } } }",
+        inputs=[event] * 3,
+        more=True,
+    )
+
+    assert result.errors is None
+    # Execution coerces each variable once; the cost analysis only the small ones.
+    assert coerced.count("[RecordEventInput!]!") == 1
+    assert coerced.count("Boolean!") == 2
 
 
 def test_every_list_field_of_the_schema_has_a_rule_or_the_default() -> None:
