@@ -22,6 +22,12 @@ extensions, makes the operation run per subscriber, as every operation did befor
 field of `AchievementUnlock`, and every field of `ContentProgress` but `review` and `content`,
 is such data.
 
+A writer of this process hands its values to the feed before its commit too (`prepare`): a
+group renders them then (executes and encodes, when its selection is a projection), keeping at
+most `MAX_PREPARED` of them, and once the commit is confirmed sends what it rendered, so that the
+time from commit to socket is the sending alone. A value that comes another way (the change
+stream's copy) or could not be rendered is executed when it comes, as any other.
+
 A subscription takes part by being an ordinary strawberry subscription over a feed topic that
 yields `live(info, values, Type.from_domain)`: its use case subscribes through the feed, and
 passes the feed's live values on unchanged (see `persistence.feed`).
@@ -142,7 +148,6 @@ class Multiplexer:
         # and encodings of a shared payload.
         self.executions = 0
         self.encodings = 0
-
         # Deliveries not yet counted in `persistence.metrics`: a batch's thousand executions
         # are counted once, after they are sent.
         self._uncounted: list[int] = []
