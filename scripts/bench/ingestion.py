@@ -14,6 +14,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from pymongo import InsertOne, ReplaceOne
+
 from domain.events import MAX_BATCH, EventDraft
 from domain.learners import LearnerChanges
 from persistence.indexes import EVENTS, INDEXES
@@ -77,7 +79,44 @@ async def ingestion(bench: Bench) -> dict[str, float]:
     summary: dict[str, float] = {}
     for mode, per_batch in (("offline sync, 1 learner a batch", 1), ("mixed", INGEST_LEARNERS)):
         summary |= await ingest(bench, raw, learners, mode=mode, learners_per_batch=per_batch)
+    summary |= await write_costs(bench)
     return summary
+
+
+WRITE_COST_DOCUMENTS = 500
+
+
+async def write_costs(bench: Bench) -> dict[str, float]:
+    """What the server charges per document written in a transaction: an insert, and a replace
+    guarded by its version as derived documents are written. A batch writes its events plus one
+    replace per derived document it touches, which bounds the ratios above."""
+    scratch = bench.database["bench_write_costs"]
+    keys = [f"doc-{n:04d}" for n in range(WRITE_COST_DOCUMENTS)]
+    document = {"status": "IN_PROGRESS", "events": 1, "bestScore": 0.5, "sessions": ["s1", "s2"]}
+    client = bench.services.repositories.database.client
+
+    async def in_transaction(ops: list[Any]) -> float:
+        async with await client.start_session() as session:
+            session.start_transaction()
+            started = time.perf_counter()
+            await scratch.bulk_write(ops, ordered=False, session=session)
+            seconds = time.perf_counter() - started
+            await session.commit_transaction()
+        return seconds / len(ops)
+
+    insert = await in_transaction([InsertOne({"_id": k, **document, "v": 1}) for k in keys])
+    replace = await in_transaction(
+        [ReplaceOne({"_id": k, "v": 1}, {"_id": k, **document, "events": 2, "v": 2}) for k in keys]
+    )
+    await scratch.drop()
+    print(
+        f"   server cost per document in a transaction: insert {insert * 1e6:,.0f} us, "
+        f"versioned replace {replace * 1e6:,.0f} us ({replace / insert:.1f}x)"
+    )
+    return {
+        "server_insert_us": round(insert * 1e6, 1),
+        "server_replace_us": round(replace * 1e6, 1),
+    }
 
 
 async def ingest(
