@@ -4,17 +4,18 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -46,6 +47,7 @@ class _Connection:
     websocket: WebSocket | None = None
     viewer_id: str | None = None
     expiry: asyncio.Task[None] | None = None
+    send: Send | None = None  # the server's ASGI send, once the connection is accepted
 
 
 _CONNECTION: ContextVar[_Connection | None] = ContextVar("cairn_websocket", default=None)
@@ -61,9 +63,17 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Credentials, None]):
     @property
     def outbox(self) -> Outbox:
         if self._outbox is None:
-            adapter = self.websocket
-            assert isinstance(adapter, ASGIWebSocketAdapter)
-            self._outbox = Outbox(adapter.ws.send_text)
+            connection = _CONNECTION.get()
+            assert connection is not None and connection.send is not None  # SubscriptionsApp's
+            send = connection.send
+
+            def send_text(text: str) -> Coroutine[Any, Any, None]:
+                # Straight to the server (strawberry accepted the connection before it sends
+                # anything): a thousand live updates skip starlette's per-message checks.
+                sent = send({"type": "websocket.send", "text": text})
+                return sent if asyncio.iscoroutine(sent) else _awaited(sent)
+
+            self._outbox = Outbox(send_text)
         return self._outbox
 
     async def send_message(self, message: Message) -> None:
@@ -87,6 +97,10 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Credentials, None]):
         await super().shutdown()
         if self._outbox is not None:
             await self._outbox.close()
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    await awaitable
 
 
 class SubscriptionsApp(GraphQL[Credentials, None]):
@@ -137,7 +151,7 @@ class SubscriptionsApp(GraphQL[Credentials, None]):
             await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
             return
         self._open += 1
-        connection = _Connection()
+        connection = _Connection(send=send)
         token = _CONNECTION.set(connection)
         try:
             await super().__call__(scope, receive, send)

@@ -450,3 +450,24 @@ async def test_a_value_that_cannot_be_prepared_is_executed_when_it_is_published(
     failure = payload_of(await client.next())
     assert failure["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert app.multiplexer.executions == 1
+
+
+class FutureSocket(Socket):
+    """A client of a server whose ASGI `send` returns a future rather than a coroutine."""
+
+    def _from_app(self, message: MutableMapping[str, Any]) -> Any:
+        return asyncio.ensure_future(super()._from_app(message))
+
+
+async def test_a_server_whose_send_is_not_a_coroutine_still_gets_every_message(
+    app: SubscriptionsApp, services: Services
+) -> None:
+    client = await FutureSocket(app).connect(ADMIN)
+    client.subscribe("op", UNLOCKS, learnerId="ada")
+    await until(sharing(app.multiplexer, 1))
+
+    services.feed.publish(UNLOCKS_FEED, "ada", unlock(seq=1))
+
+    payload = payload_of(await client.next())
+    assert payload["data"]["achievementUnlocked"]["title"] == "First Steps"
+    await client.close()
