@@ -74,6 +74,12 @@ class LearningEvent:
     metadata: JsonObject = field(default_factory=dict)
 
 
+def to_milliseconds(at: datetime) -> datetime:
+    """`at` to the millisecond, as MongoDB stores dates: what Cairn answers and sends live is
+    then what it reads back later."""
+    return at.replace(microsecond=at.microsecond - at.microsecond % 1000)
+
+
 def validate_event(
     draft: EventDraft, *, field_prefix: str, received_at: datetime, known_content: bool
 ) -> LearningEvent:
@@ -92,7 +98,7 @@ def validate_event(
             f"{field_prefix}.timeSpentSeconds",
             f"must be between 0 and {MAX_TIME_SPENT_SECONDS} (24 hours)",
         )
-    occurred_at = draft.occurred_at or received_at
+    occurred_at = to_milliseconds(draft.occurred_at or received_at)
     if occurred_at.tzinfo is None:
         raise InvalidInput(f"{field_prefix}.occurredAt", "must carry a time zone offset")
     if occurred_at - received_at > MAX_FUTURE_SKEW:

@@ -11,7 +11,7 @@ from domain.achievements import Unlock
 from domain.activity import week_of
 from domain.catalog import ContentItem
 from domain.errors import DomainError, IdempotencyConflict, InvalidInput
-from domain.events import MAX_BATCH, EventDraft, LearningEvent, validate_event
+from domain.events import MAX_BATCH, EventDraft, LearningEvent, to_milliseconds, validate_event
 from domain.guard import DEFAULT_GUARD, GuardSettings
 from domain.learners import Learner
 from domain.learning import DEFAULT_PASS_THRESHOLD, EventOutcome, LearnerRecord, Rules
@@ -173,6 +173,7 @@ class Recorder:
         prefix: FieldPrefix,
         check: Check | None = None,
     ) -> list[EventResult]:
+        received_at = to_milliseconds(received_at)  # as it is stored
         items = await self.repositories.content.find_by_ids({d.content_id for d in drafts})
         results: dict[int, EventResult] = {}
         valid: list[_Pending] = []

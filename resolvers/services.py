@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from domain.events import to_milliseconds
 from domain.risk import RiskSettings
 from persistence.feed import Feed
 from persistence.loaders import Loaders
@@ -22,7 +23,8 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """The time, to the millisecond (as it is stored)."""
+    return to_milliseconds(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,23 @@ def test_a_valid_draft_becomes_an_event_with_the_same_fields() -> None:
     assert len(event.fingerprint) == 32
 
 
+def test_times_are_kept_to_the_millisecond_as_they_are_stored() -> None:
+    sent = NOW - timedelta(minutes=5) + timedelta(microseconds=123_456)
+
+    event = validated(occurred_at=sent)
+    received = validate_event(
+        draft(occurred_at=None),
+        field_prefix=PREFIX,
+        received_at=NOW + timedelta(microseconds=999),
+        known_content=True,
+    )
+
+    # What the service answers and sends live is what it reads back later.
+    assert event.occurred_at == sent - timedelta(microseconds=456)
+    assert received.occurred_at == NOW
+    assert event.fingerprint == validated(occurred_at=sent).fingerprint
+
+
 def test_an_unknown_content_item_is_rejected_on_content_id() -> None:
     assert rejected_field(known_content=False) == f"{PREFIX}.contentId"
 

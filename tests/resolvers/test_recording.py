@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from domain.errors import IdempotencyConflict, InvalidInput
@@ -9,6 +11,7 @@ from persistence.feed import Feed
 from persistence.repositories import Repositories
 from persistence.topics import UNLOCKS_FEED
 from resolvers.recording import Recorder
+from resolvers.services import utc_now
 from tests.factories import NOW, content_item, draft, skill
 
 
@@ -118,3 +121,24 @@ async def test_live_updates_are_handed_over_for_rendering_before_the_commit_and_
     assert sink.calls == [("prepare", u) for u in unlocks] + [("offer", u) for u in unlocks]
     prepared, offered = sink.calls[: len(unlocks)], sink.calls[len(unlocks) :]
     assert all(a is b for (_, a), (_, b) in zip(prepared, offered, strict=True))
+
+
+async def test_what_recording_answers_is_what_is_read_back_to_the_millisecond(
+    recorder: Recorder, repositories: Repositories
+) -> None:
+    sent = NOW - timedelta(minutes=1) + timedelta(microseconds=123_456)
+    received = NOW + timedelta(microseconds=999)
+
+    result = await recorder.record_one(
+        draft(event_id="e-ms", occurred_at=sent), received_at=received
+    )
+
+    answered = list(result.unlocks)
+    assert answered  # the first event's achievement
+    stored = (await repositories.unlocks.for_learners(["ada"]))["ada"]
+    assert stored == answered
+    assert answered[0].unlocked_at == sent - timedelta(microseconds=456)
+
+
+def test_the_services_clock_ticks_in_milliseconds() -> None:
+    assert utc_now().microsecond % 1000 == 0
