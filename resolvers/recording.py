@@ -254,10 +254,13 @@ class Recorder:
             assert recorded is not None  # a first occurrence is always recorded
             results[position] = _again(p, original.event.fingerprint, recorded)
         ordered = [results[position] for position in range(len(pending))]
-        # Live updates are rendered now and sent the moment the commit is confirmed, before
-        # the unit's memory is let go and before the callers are woken.
-        self._prepare(ordered)
-        unit.on_commit(lambda: self._publish(ordered))
+        # Live updates are rendered now, while nobody waits for them, and sent the moment the
+        # commit is confirmed, before the unit's memory is let go and the callers are woken (a
+        # failed commit's are never sent).
+        updates = list(_updates(ordered))
+        for topic, key, value in updates:
+            self.feed.prepare(topic, key, value)
+        unit.on_commit(lambda: self._publish(updates))
         return ordered
 
     async def _records(
@@ -326,16 +329,10 @@ class Recorder:
             subjects_of_skill=subjects.of_skill,
         )
 
-    def _publish(self, results: Iterable[EventResult]) -> None:
+    def _publish(self, updates: Iterable[tuple[Topic[Any], str, object]]) -> None:
         """After the commit: the live updates of what was recorded."""
-        for topic, key, value in _updates(results):
+        for topic, key, value in updates:
             self.feed.publish(topic, key, value)
-
-    def _prepare(self, results: Iterable[EventResult]) -> None:
-        """Before the commit: the same updates, for their subscribers to render while nobody
-        waits (their latency counts from the commit; a failed commit's are let go)."""
-        for topic, key, value in _updates(results):
-            self.feed.prepare(topic, key, value)
 
 
 def _updates(results: Iterable[EventResult]) -> Iterator[tuple[Topic[Any], str, object]]:
