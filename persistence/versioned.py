@@ -1,9 +1,15 @@
 """Optimistic versions on derived documents.
 
-Derived documents carry a version `v`. A writer replaces a document only if its version is the one
-it read, and inserts a new one under a unique key; losing either race raises `ConcurrentUpdate`,
+Derived documents carry a version `v`. A writer replaces a document it read, and inserts a new one
+under a unique key; losing either race raises `ConcurrentUpdate` (or the server's `WriteConflict`),
 which the transaction runner treats as transient: the whole unit runs again on fresh reads, and
 the transaction rolls back everything else it wrote, stored events included.
+
+Inside a transaction the server itself refuses to overwrite a document that another writer changed
+after the transaction's snapshot (every read of the unit is in that snapshot), so the replace
+names the document by `_id` alone: a point lookup, where a filter on `_id` and `v` is a search
+(several times dearer on the embedded server). Without a transaction the replace also names the
+version it read, and a mismatch is the lost race.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ class ConcurrentUpdate(Exception):
 
 
 def versioned_writes(
-    changes: Sequence[tuple[Document, int | None]],
+    changes: Sequence[tuple[Document, int | None]], *, in_transaction: bool = False
 ) -> tuple[list[InsertOne[Document] | ReplaceOne[Document]], int]:
     """Bulk operations for (new document with its `_id`, version read or None if absent)."""
     ops: list[InsertOne[Document] | ReplaceOne[Document]] = []
@@ -33,7 +39,9 @@ def versioned_writes(
         if version is None:
             ops.append(InsertOne({**document, "v": 1}))
         else:
-            key = {"_id": document["_id"], "v": version}
+            key = {"_id": document["_id"]}
+            if not in_transaction:
+                key["v"] = version
             ops.append(ReplaceOne(key, {**document, "v": version + 1}))
             replaces += 1
     return ops, replaces
@@ -46,7 +54,8 @@ async def write_versioned(
 ) -> None:
     if not changes:
         return
-    ops, replaces = versioned_writes(changes)
+    in_transaction = session is not None and bool(session.in_transaction)
+    ops, replaces = versioned_writes(changes, in_transaction=in_transaction)
     try:
         # Unordered: the server may group inserts and replaces into one command each.
         result = await collection.bulk_write(ops, ordered=False, session=session)

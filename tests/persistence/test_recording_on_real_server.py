@@ -214,3 +214,35 @@ async def test_fifty_concurrent_events_of_one_learner_are_all_recorded_in_few_un
     assert totals.overall.events == 50
     assert real.recorder.group_commit.units <= 5  # grouped, not fifty racing transactions
     assert real.recorder.runner.unit_retries == 0
+
+
+async def test_recorders_of_several_processes_writing_one_learner_lose_no_update(
+    real: RealServer,
+) -> None:
+    # Each recorder groups its own writes; across recorders (processes) the transactions race,
+    # and the server's write-conflict check must make the losers run again on fresh reads.
+    recorders = [Recorder(real.repositories, real.feed) for _ in range(4)]
+    drafts = [
+        draft(
+            event_id=f"p{n}",
+            content_id=f"saa-ec2-{n % 3 + 1}",
+            occurred_at=NOW - timedelta(minutes=10 * n),
+        )
+        for n in range(20)
+    ]
+
+    results = await asyncio.gather(
+        *(recorders[n % 4].record_one(d, received_at=NOW) for n, d in enumerate(drafts))
+    )
+
+    assert all(r.recorded for r in results)
+    assert sum(r.runner.unit_retries for r in recorders) > 0  # they did race
+    totals = (await real.repositories.totals.find_by_ids(["ada"]))["ada"]
+    assert totals.overall.events == 20
+    assert totals.overall.questions_answered == 20
+    [state] = (await real.repositories.skill_states.for_learners(["ada"]))["ada"]
+    assert state.attempts == 20
+    progress = await real.repositories.progress.find_many(
+        [("ada", f"saa-ec2-{n}") for n in (1, 2, 3)]
+    )
+    assert sum(p.events for p in progress.values()) == 20
