@@ -10,7 +10,7 @@ from pymongo.errors import BulkWriteError
 
 from domain.achievements import AchievementDefinition, RuleType, Unlock
 from domain.points import ManualAward, PointsEntry, PointsSource
-from persistence.database import READ_BATCH, Database, Document, pair_id
+from persistence.database import Database, Document, find_in, pair_id
 from persistence.indexes import ACHIEVEMENTS, MANUAL_AWARDS, POINTS, UNLOCKS
 from persistence.versioned import ConcurrentUpdate, Session, is_duplicate
 
@@ -157,9 +157,10 @@ class UnlockRepository:
     async def keys_for(self, learner_ids: Iterable[str], session: Session) -> dict[str, set[str]]:
         ids = sorted(set(learner_ids))
         found: dict[str, set[str]] = {learner_id: set() for learner_id in ids}
-        query = {"learnerId": {"$in": ids}}
         projection = {"learnerId": 1, "key": 1, "_id": 0}
-        async for doc in self._collection.find(query, projection, session=session):
+        async for doc in find_in(
+            self._collection, "learnerId", ids, projection=projection, session=session
+        ):
             found[doc["learnerId"]].add(doc["key"])
         return found
 
@@ -179,11 +180,8 @@ class UnlockRepository:
     async def for_learners(self, learner_ids: Sequence[str]) -> dict[str, list[Unlock]]:
         """Every unlock of each learner (at most one per achievement), newest first."""
         found: dict[str, list[Unlock]] = {learner_id: [] for learner_id in learner_ids}
-        query = {"learnerId": {"$in": list(learner_ids)}}
-        cursor = self._collection.find(query, batch_size=READ_BATCH).sort(
-            [("learnerId", 1), ("seq", -1)]
-        )
-        async for doc in cursor:
+        sort = [("learnerId", 1), ("seq", -1)]
+        async for doc in find_in(self._collection, "learnerId", learner_ids, sort=sort):
             found[doc["learnerId"]].append(unlock_from_document(doc))
         return found
 

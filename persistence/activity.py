@@ -10,10 +10,10 @@ from pymongo import ReplaceOne
 
 from domain.activity import ActivityBucket, DailyRollup
 from persistence.database import (
-    READ_BATCH,
     Database,
     Document,
     find_by_ids,
+    find_in,
     pair_id,
     pair_ids,
 )
@@ -147,12 +147,12 @@ class ActivityRepository:
         """Rollups of each learner from `first` to `last` inclusive, by day: one command, or
         two with the breakdowns (`detail`): only the `slices` named (byCategory, byDifficulty,
         byHour, byCertification) when given, else all of them."""
-        query = {
-            "learnerId": {"$in": list(learner_ids)},
-            "day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
-        }
-        cursor = self._collection.find(query, batch_size=READ_BATCH)
-        days = [doc async for doc in cursor.sort([("learnerId", 1), ("day", 1)])]
+        query = {"day": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
+        sort = [("learnerId", 1), ("day", 1)]
+        days = [
+            doc
+            async for doc in find_in(self._collection, "learnerId", learner_ids, query, sort=sort)
+        ]
         ids = [doc["_id"] for doc in days]
         projection = None if slices is None else {name: 1 for name in slices} or {"_id": 1}
         breakdowns = await self._breakdowns_of(ids, projection=projection) if detail else {}

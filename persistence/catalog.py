@@ -9,7 +9,7 @@ from pymongo import ReplaceOne
 
 from domain.catalog import CatalogCounts, ContentItem, ContentKind, Difficulty, Skill
 from domain.mastery import BktParams
-from persistence.database import READ_BATCH, Database, Document
+from persistence.database import Database, Document, find_in
 from persistence.indexes import CONTENT, SKILLS
 
 
@@ -69,8 +69,7 @@ class ContentRepository:
         self._collection = database[CONTENT]
 
     async def find_by_ids(self, ids: Iterable[str], session: Any = None) -> dict[str, ContentItem]:
-        query = {"_id": {"$in": list(set(ids))}}
-        cursor = self._collection.find(query, session=session, batch_size=READ_BATCH)
+        cursor = find_in(self._collection, "_id", ids, session=session)
         return {doc["_id"]: content_from_document(doc) async for doc in cursor}
 
     async def upsert_many(self, items: Sequence[ContentItem]) -> None:
@@ -122,8 +121,7 @@ class SkillRepository:
         self._collection = database[SKILLS]
 
     async def find_by_ids(self, ids: Iterable[str], session: Any = None) -> dict[str, Skill]:
-        query = {"_id": {"$in": list(set(ids))}}
-        cursor = self._collection.find(query, session=session, batch_size=READ_BATCH)
+        cursor = find_in(self._collection, "_id", ids, session=session)
         return {doc["_id"]: skill_from_document(doc) async for doc in cursor}
 
     async def upsert_many(self, skills: Sequence[Skill]) -> None:

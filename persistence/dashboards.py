@@ -39,7 +39,7 @@ from domain.mastery import SkillState
 from domain.progress import ContentProgress
 from domain.risk import RiskSchedule
 from persistence.activity import rollup_from_documents
-from persistence.database import READ_BATCH, Database, Document, find_by_ids
+from persistence.database import READ_BATCH, Database, Document, find_by_ids, find_in
 from persistence.indexes import (
     AGGREGATE_CHANGES,
     DAILY,
@@ -241,13 +241,10 @@ class DashboardRepository:
 
     async def groups_of(self, learner_ids: Sequence[str], session: Session) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {learner_id: set() for learner_id in learner_ids}
-        cursor = self._memberships.find(
-            {"learnerId": {"$in": list(learner_ids)}},
-            {"groupId": 1, "learnerId": 1},
-            session=session,
-            batch_size=READ_BATCH,
-        )
-        async for doc in cursor:
+        projection = {"groupId": 1, "learnerId": 1}
+        async for doc in find_in(
+            self._memberships, "learnerId", learner_ids, projection=projection, session=session
+        ):
             found[doc["learnerId"]].add(doc["groupId"])
         return found
 
@@ -255,8 +252,7 @@ class DashboardRepository:
         self, learner_ids: Sequence[str], session: Session
     ) -> dict[str, list[ContentProgress]]:
         found: dict[str, list[ContentProgress]] = {learner_id: [] for learner_id in learner_ids}
-        query = {"learnerId": {"$in": list(learner_ids)}}
-        async for doc in self._progress.find(query, session=session, batch_size=READ_BATCH):
+        async for doc in find_in(self._progress, "learnerId", learner_ids, session=session):
             found[doc["learnerId"]].append(progress_from_document(doc))
         return found
 
@@ -265,17 +261,24 @@ class DashboardRepository:
     ) -> int:
         """Fills in the answer counts of progress written before they were kept, from the
         learners' stored answers; returns the documents changed."""
-        query = {"learnerId": {"$in": list(learner_ids)}, "answers": {"$exists": False}}
+        query = {"answers": {"$exists": False}}
         projection = {"learnerId": 1, "contentId": 1, "v": 1}
-        stale = [doc async for doc in self._progress.find(query, projection, session=session)]
+        stale = [
+            doc
+            async for doc in find_in(
+                self._progress, "learnerId", learner_ids, query, projection, session=session
+            )
+        ]
         if not stale:
             return 0
         counts: dict[tuple[str, str], tuple[int, int]] = {}
-        answered = self._events.find(
-            {"learnerId": {"$in": sorted({doc["learnerId"] for doc in stale})}, "type": "answered"},
+        answered = find_in(
+            self._events,
+            "learnerId",
+            {doc["learnerId"] for doc in stale},
+            {"type": "answered"},
             {"learnerId": 1, "contentId": 1, "correct": 1, "score": 1, "outcome.guarded": 1},
             session=session,
-            batch_size=READ_BATCH,
         )
         async for doc in answered:
             right = counted_answer(
@@ -306,9 +309,10 @@ class DashboardRepository:
         self, learner_ids: Sequence[str], session: Session
     ) -> dict[str, list[SkillState]]:
         found: dict[str, list[SkillState]] = {learner_id: [] for learner_id in learner_ids}
-        query = {"learnerId": {"$in": list(learner_ids)}}
         projection = {"answers": 0}
-        cursor = self._skill_states.find(query, projection, session=session, batch_size=READ_BATCH)
+        cursor = find_in(
+            self._skill_states, "learnerId", learner_ids, projection=projection, session=session
+        )
         async for doc in cursor:
             found[doc["learnerId"]].append(skill_state_from_document(doc))
         return found
@@ -340,11 +344,11 @@ class DashboardRepository:
         *,
         hours: bool = False,
     ) -> dict[str, list[DailyRollup]]:
-        query = {
-            "learnerId": {"$in": list(learner_ids)},
-            "day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
-        }
-        docs = [doc async for doc in collection.find(query, session=session, batch_size=READ_BATCH)]
+        query = {"day": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
+        docs = [
+            doc
+            async for doc in find_in(collection, "learnerId", learner_ids, query, session=session)
+        ]
         breakdowns: dict[str, Document] = {}
         if hours and docs:
             found = find_by_ids(

@@ -8,7 +8,7 @@ from datetime import date
 from pymongo.errors import DuplicateKeyError
 
 from domain.goals import GoalKind, WeeklyGoal
-from persistence.database import Database, Document
+from persistence.database import Database, Document, find_in
 from persistence.indexes import WEEKLY_GOALS
 from persistence.versioned import ConcurrentUpdate, Session
 
@@ -43,10 +43,9 @@ class GoalRepository:
         self, learner_ids: Iterable[str], session: Session = None
     ) -> dict[str, tuple[WeeklyGoal, ...]]:
         """Each learner's settings sorted by week (learners without any are left out)."""
-        query = {"_id": {"$in": sorted(set(learner_ids))}}
         return {
             doc["_id"]: tuple(goal_from_document(g) for g in doc["goals"])
-            async for doc in self._collection.find(query, session=session)
+            async for doc in find_in(self._collection, "_id", learner_ids, session=session)
         }
 
     async def update(

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.groups import Group, GroupChanges, Guardianship, Membership
 from domain.leaderboards import Privacy
-from persistence.database import READ_BATCH, Database, Document
+from persistence.database import READ_BATCH, Database, Document, find_in
 from persistence.indexes import GROUPS, GUARDIANSHIPS, MEMBERSHIPS
 
 
@@ -151,12 +150,8 @@ class GroupRepository:
     async def groups_of(self, learner_ids: Sequence[str]) -> dict[str, set[str]]:
         """The ids of the groups each learner is a member of."""
         found: dict[str, set[str]] = defaultdict(set)
-        cursor = self._members.find(
-            {"learnerId": {"$in": list(learner_ids)}},
-            {"groupId": 1, "learnerId": 1},
-            batch_size=READ_BATCH,
-        )
-        async for doc in cursor:
+        projection = {"groupId": 1, "learnerId": 1}
+        async for doc in find_in(self._members, "learnerId", learner_ids, projection=projection):
             found[doc["learnerId"]].add(doc["groupId"])
         return {learner_id: found.get(learner_id, set()) for learner_id in learner_ids}
 
@@ -212,7 +207,6 @@ class GuardianshipRepository:
 
     async def _by(self, key: str, value: str, ids: Sequence[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = defaultdict(set)
-        query: dict[str, Any] = {key: {"$in": list(ids)}}
-        async for doc in self._collection.find(query, {key: 1, value: 1}, batch_size=READ_BATCH):
+        async for doc in find_in(self._collection, key, ids, projection={key: 1, value: 1}):
             found[doc[key]].add(doc[value])
         return {i: found.get(i, set()) for i in ids}

@@ -9,7 +9,7 @@ from pymongo import ReturnDocument, UpdateOne
 
 from domain.leaderboards import DEFAULT_VISIBILITY, Privacy
 from domain.learners import DEFAULT_TIME_ZONE, Learner, LearnerChanges
-from persistence.database import READ_BATCH, Database, Document
+from persistence.database import Database, Document, find_in
 from persistence.indexes import LEARNERS
 
 
@@ -27,8 +27,7 @@ class LearnerRepository:
         self._collection = database[LEARNERS]
 
     async def find_by_ids(self, ids: Iterable[str], session: Any = None) -> dict[str, Learner]:
-        query = {"_id": {"$in": list(set(ids))}}
-        cursor = self._collection.find(query, session=session, batch_size=READ_BATCH)
+        cursor = find_in(self._collection, "_id", ids, session=session)
         return {doc["_id"]: learner_from_document(doc) async for doc in cursor}
 
     async def update(self, changes: LearnerChanges) -> Learner:

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from domain.notifications import Channel, Notification, NotificationKind, Preferences
-from persistence.database import Database, Document
+from persistence.database import Database, Document, find_by_ids, find_in
 from persistence.indexes import NOTIFICATION_PREFERENCES, NOTIFICATIONS, SWEEPS
 from persistence.versioned import Session
 
@@ -104,8 +104,9 @@ class NotificationRepository:
 
     async def existing(self, ids: Sequence[str]) -> set[str]:
         """Those of `ids` already made (in any inbox)."""
-        cursor = self._collection.find({"_id": {"$in": list(ids)}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        return {
+            doc["_id"] async for doc in find_by_ids(self._collection, ids, projection={"_id": 1})
+        }
 
     async def find(self, user_id: str, notification_id: str) -> Notification | None:
         doc = await self._collection.find_one({"_id": notification_id, "userId": user_id})
@@ -160,7 +161,7 @@ class NotificationRepository:
         """Each user's preferences (defaults for those who never set any)."""
         ids = sorted(set(user_ids))
         found = {user_id: Preferences(user_id=user_id) for user_id in ids}
-        async for doc in self._preferences.find({"_id": {"$in": ids}}, session=session):
+        async for doc in find_in(self._preferences, "_id", ids, session=session):
             found[doc["_id"]] = preferences_from_document(doc)
         return found
 

@@ -8,10 +8,12 @@ from datetime import datetime
 from domain.progress import ContentProgress, ProgressFilter, ProgressStatus
 from domain.review import ReviewCard
 from persistence.database import (
+    LEARNER_CHUNK,
     READ_BATCH,
     Database,
     Document,
     find_by_ids,
+    find_in,
     pair_id,
     pair_ids,
 )
@@ -142,29 +144,33 @@ class ProgressRepository:
         after: str | None,
         limit: int,
     ) -> dict[str, list[ContentProgress]]:
-        """Up to `limit` items per learner, by content id after `after`, in one command."""
-        match: Document = {"learnerId": {"$in": list(learner_ids)}, **filter_query(where)}
-        if after is not None:
-            match["contentId"] = {"$gt": after}
-        pipeline: list[Document] = [
-            {"$match": match},
-            {"$sort": {"learnerId": 1, "contentId": 1}},
-            {"$group": {"_id": "$learnerId", "items": {"$push": "$$ROOT"}}},
-            {"$project": {"items": {"$slice": ["$items", limit]}}},
-        ]
+        """Up to `limit` items per learner, by content id after `after`, in one command (per
+        `LEARNER_CHUNK` learners)."""
         pages: dict[str, list[ContentProgress]] = {learner_id: [] for learner_id in learner_ids}
-        async for row in self._collection.aggregate(pipeline, batchSize=READ_BATCH):
-            pages[row["_id"]] = [progress_from_document(doc) for doc in row["items"]]
+        ordered = sorted(set(learner_ids))
+        for start in range(0, len(ordered), LEARNER_CHUNK):
+            chunk = ordered[start : start + LEARNER_CHUNK]
+            match: Document = {"learnerId": {"$in": chunk}, **filter_query(where)}
+            if after is not None:
+                match["contentId"] = {"$gt": after}
+            pipeline: list[Document] = [
+                {"$match": match},
+                {"$sort": {"learnerId": 1, "contentId": 1}},
+                {"$group": {"_id": "$learnerId", "items": {"$push": "$$ROOT"}}},
+                {"$project": {"items": {"$slice": ["$items", limit]}}},
+            ]
+            async for row in self._collection.aggregate(pipeline, batchSize=READ_BATCH):
+                pages[row["_id"]] = [progress_from_document(doc) for doc in row["items"]]
         return pages
 
     async def started(
         self, learner_ids: Iterable[str], content_ids: Sequence[str]
     ) -> set[tuple[str, str]]:
-        """The (learner, item) pairs among these that have progress, in one command."""
-        query = {"learnerId": {"$in": sorted(learner_ids)}, "contentId": {"$in": list(content_ids)}}
-        cursor = self._collection.find(
-            query, {"learnerId": 1, "contentId": 1}, batch_size=READ_BATCH
-        )
+        """The (learner, item) pairs among these that have progress, in one command (per
+        `LEARNER_CHUNK` learners)."""
+        query = {"contentId": {"$in": list(content_ids)}}
+        projection = {"learnerId": 1, "contentId": 1}
+        cursor = find_in(self._collection, "learnerId", learner_ids, query, projection)
         return {(doc["learnerId"], doc["contentId"]) async for doc in cursor}
 
     async def find_many(

@@ -10,10 +10,10 @@ from bson import Binary
 
 from domain.mastery import SkillState, TracedAnswer, logit
 from persistence.database import (
-    READ_BATCH,
     Database,
     Document,
     find_by_ids,
+    find_in,
     pair_id,
     pair_ids,
 )
@@ -118,10 +118,10 @@ class SkillStateRepository:
     async def for_learners(self, learner_ids: Sequence[str]) -> dict[str, list[SkillState]]:
         """Each learner's skill states, without their answer logs (only writes need those)."""
         found: dict[str, list[SkillState]] = {learner_id: [] for learner_id in learner_ids}
-        query = {"learnerId": {"$in": list(learner_ids)}}
-        cursor = self._collection.find(query, {"answers": 0}, batch_size=READ_BATCH).sort(
-            [("learnerId", 1), ("skillId", 1)]
-        )
-        async for doc in cursor:
+        sort = [("learnerId", 1), ("skillId", 1)]
+        projection = {"answers": 0}
+        async for doc in find_in(
+            self._collection, "learnerId", learner_ids, projection=projection, sort=sort
+        ):
             found[doc["learnerId"]].append(skill_state_from_document(doc))
         return found

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
 
 from domain.streaks import DayRun
 from domain.totals import LearnerTotals, Tally
-from persistence.database import READ_BATCH, Database, Document
+from persistence.database import Database, Document, find_in
 from persistence.indexes import TOTALS
 from persistence.versioned import Session, write_versioned
 
@@ -115,7 +114,7 @@ class TotalsRepository:
     async def load_for_update(
         self, learner_ids: Iterable[str], session: Session
     ) -> dict[str, Versioned]:
-        cursor = self._collection.find({"_id": {"$in": sorted(set(learner_ids))}}, session=session)
+        cursor = find_in(self._collection, "_id", learner_ids, session=session)
         return {doc["_id"]: (totals_from_document(doc), doc["v"]) async for doc in cursor}
 
     async def save(
@@ -139,6 +138,5 @@ class TotalsRepository:
         return [totals_from_document(doc) async for doc in cursor]
 
     async def find_by_ids(self, learner_ids: Iterable[str]) -> dict[str, LearnerTotals]:
-        query = {"_id": {"$in": list(set(learner_ids))}}
-        cursor: Any = self._collection.find(query, batch_size=READ_BATCH)
+        cursor = find_in(self._collection, "_id", learner_ids)
         return {doc["_id"]: totals_from_document(doc) async for doc in cursor}
