@@ -36,6 +36,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import bson
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+
 from persistence import metrics
 from persistence.database import Database, Document
 
@@ -350,6 +354,14 @@ class Feed:
         """
         pipeline = [{"$match": {"operationType": {"$in": ["insert", "replace"]}}}]
         collection = self._database.db[topic.collection]
+        # The driver's thread hands the changes over undecoded (a change's top level is read
+        # for its resume token, its document stays bytes): decoding a thousand documents
+        # there would hold the interpreter while this process's writer sends its own early
+        # copies of them; here they are decoded on the event loop, one at a time, after it.
+        codec = collection.codec_options
+        collection = collection.with_options(
+            codec_options=codec.with_options(document_class=RawBSONDocument)
+        )
         loop = asyncio.get_running_loop()
         resume_after: Any = None
         while True:
@@ -365,7 +377,7 @@ class Feed:
                         for done, change in enumerate(changes, start=1):
                             metrics.observe_change_lag(change)
                             resume_after = change["_id"]
-                            self._dispatch(topic, change)
+                            self._dispatch(topic, change, codec)
                             if done % YIELD_EVERY == 0 and done < len(changes):
                                 # A batch of a thousand changes lets the loop run now and
                                 # then: this process's writer, whose commit came back at the
@@ -377,12 +389,14 @@ class Feed:
                 log.exception("change stream failed; resuming in 1 s")
                 await asyncio.sleep(1)
 
-    def _dispatch(self, topic: Topic[Any], change: Document) -> None:
+    def _dispatch(self, topic: Topic[Any], change: Document, codec: CodecOptions[Any]) -> None:
         document = change.get("fullDocument")
         if document is None:
             return
         stream = (topic.collection, document.get(topic.key_field))
         if stream in self._sinks:
+            if isinstance(document, RawBSONDocument):
+                document = bson.decode(document.raw, codec_options=codec)
             self._deliver(stream, topic.decode(document), early=False)
 
 
