@@ -30,7 +30,7 @@ import contextlib
 import functools
 import logging
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -389,7 +389,9 @@ class Feed:
                 log.exception("change stream failed; resuming in 1 s")
                 await asyncio.sleep(1)
 
-    def _dispatch(self, topic: Topic[Any], change: Document, codec: CodecOptions[Any]) -> None:
+    def _dispatch(
+        self, topic: Topic[Any], change: Mapping[str, Any], codec: CodecOptions[Any]
+    ) -> None:
         document = change.get("fullDocument")
         if document is None:
             return

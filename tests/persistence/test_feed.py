@@ -6,7 +6,10 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+import bson
 import pytest
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 
 from persistence.feed import QUEUE_SIZE, Feed, SubscriberLagged, Topic
 from tests.fakes import mongomock_database
@@ -130,3 +133,30 @@ async def test_publishing_delivers_a_positioned_value_early_only_with_change_str
 
         assert await drain(positioned_live, 1) == [1]
         assert lossy_live.queue.empty()
+
+
+async def test_a_streamed_change_is_decoded_only_for_a_key_someone_here_follows(
+    feed: Feed,
+) -> None:
+    decoded: list[dict[str, Any]] = []
+
+    def decode(doc: dict[str, Any]) -> int:
+        decoded.append(doc)
+        return int(doc["n"])
+
+    topic: Topic[int] = Topic("lossy", "learnerId", decode)
+    codec = CodecOptions(document_class=RawBSONDocument)
+
+    def change(learner_id: str, n: int) -> RawBSONDocument:
+        raw = bson.encode(
+            {"_id": {"_data": f"{n}"}, "fullDocument": {"learnerId": learner_id, "n": n}}
+        )
+        return RawBSONDocument(raw, codec_options=codec)
+
+    async with feed.subscribe(LOSSY, "ada") as ada:
+        feed._dispatch(topic, change("grace", 1), CodecOptions())
+        feed._dispatch(topic, change("ada", 2), CodecOptions())
+
+        assert await drain(ada, 1) == [2]
+    assert decoded == [{"learnerId": "ada", "n": 2}]
+    assert type(decoded[0]) is dict  # decoded whole, not a lazy raw document
