@@ -12,8 +12,11 @@ The clients run in a process of their own: 1,000 clients receiving a message eac
 milliseconds of CPU, which in the service's process would be counted as the service's latency,
 against an aim of 50 ms. In that process they are plain sockets on one epoll loop (an asyncio
 client with a task per connection took longer to read 1,000 messages than the service took to
-send them). They still share the 2 cores with the service and the embedded database, as they
-would not in production, so the figures err on the slow side.
+send them), at the lowest CPU priority (nice 19): in production they are other machines, and
+here, on 2 shared cores with the service and the embedded database, reading what the service
+sends took the CPU it needed to send the rest (its pass over 1,000 sockets took up to half as
+long again as its own CPU time). Arrival is stamped by the kernel, so reading late does not
+enter the figure; the time the clients process read each message is printed beside it.
 
 Latency is counted from the commit: the wall-clock time (``time.time()``) at which the service's
 driver got the reply to ``commitTransaction`` (pymongo's command monitoring), to the wall-clock
@@ -80,7 +83,9 @@ mutation($inputs: [RecordEventInput!]!) {
 """
 SUBSCRIBERS = 1000
 UNLOCKS_PER_RUN = 3 if QUICK else 20  # one learner: unlocks, one at a time
-BATCHES = 1 if QUICK else 5  # 1,000 learners: batches of one completion per learner
+# 1,000 learners: batches of one completion per learner, about 10 s each to record (with five,
+# one batch slowed by the machine decided the p99 alone).
+BATCHES = 1 if QUICK else 10
 AIM_P99_SECONDS = 0.050
 TIMEOUT = 120.0  # seconds for clients to connect, or to receive what was sent
 
@@ -170,7 +175,8 @@ async def unlock_latency(bench: Bench) -> dict[str, float]:
                 else f"   aim p99 <= 50 ms: {verdict(p99 <= AIM_P99_SECONDS)}"
             )
             print(
-                f"   {label:<34} p50 {ms(p50)}   p99 {ms(p99)}   ({len(arrived):,} receipts){aim}"
+                f"   {label:<34} p50 {ms(p50)}   p99 {ms(p99)}   ({len(arrived):,} receipts, "
+                f"slowest {ms(max(arrived)).strip()}){aim}"
             )
             print(
                 f"   {'  read by the clients process':<34} p50 {ms(percentile(read, 50))}   "
