@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -442,6 +443,17 @@ def build_services(database: Database, settings: Settings) -> Services:
     )
 
 
+def settle_heap() -> int:
+    """Called once the service has started: what it holds from then on (modules, the schema,
+    settings, caches) is set aside from the cyclic garbage collector (`gc.freeze`), so a full
+    collection walks only what requests make. Over the startup heap (some 110,000 objects) a
+    full collection took 120-280 ms, and one came every few requests of a thousand events or
+    200 learners; over what is left, about 10-50 ms. Returns how many objects were set aside."""
+    gc.collect()  # what startup left behind goes first: frozen, it would never be collected
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def create_app(
     settings: Settings,
     uri: str,
@@ -507,6 +519,7 @@ def create_app(
                 sweep.start()
                 stack.push_async_callback(sweep.stop)
             app.state.services = services
+            log.debug("startup heap frozen: %d objects", settle_heap())
             yield
 
     async def get_context(connection: Request | WebSocket) -> Context:

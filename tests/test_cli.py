@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import stat
@@ -375,3 +376,16 @@ def test_serve_refuses_a_short_secret_file(
 
     assert main.main(["serve"]) == 2
     assert "32 bytes" in capsys.readouterr().err
+
+
+def test_settling_the_heap_sets_what_is_held_aside_from_the_collector() -> None:
+    held = [{"n": n} for n in range(1_000)]
+    try:
+        frozen = main.settle_heap()
+
+        assert frozen >= len(held)
+        assert gc.get_freeze_count() == frozen
+        tracked = {id(value) for value in gc.get_objects()}
+        assert not any(id(value) in tracked for value in held)
+    finally:
+        gc.unfreeze()

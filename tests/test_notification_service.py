@@ -139,9 +139,17 @@ async def test_the_service_sends_webhooks_while_it_runs_and_stops_the_dispatcher
         monkeypatch.setenv("CAIRN_NOTIFICATION_SERVICE_URL", receiver.url)
         monkeypatch.setenv("CAIRN_WEBHOOK_SECRET", WEBHOOK_SECRET)
         monkeypatch.setenv("CAIRN_DATABASE", name)
+        settled: list[bool] = []
+
+        def settle_heap() -> int:
+            settled.append(True)
+            return 0
+
+        monkeypatch.setattr(main, "settle_heap", settle_heap)
         app = main.create_app(main.Settings(), real_mongodb_uri)
         try:
             async with app.router.lifespan_context(app):
+                assert settled == [True]  # the startup heap is set aside once started
                 services: Services = app.state.services
                 dispatcher = services.outbox.dispatcher
                 assert dispatcher is not None and dispatcher.running

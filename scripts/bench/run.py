@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from main import settle_heap
 from persistence.database import CommandCounter, create_client, open_database
 from persistence.embedded import embedded_mongodb
 from persistence.feed import Feed
@@ -117,6 +118,7 @@ async def run() -> tuple[dict[str, float], list[str]]:
                 factory=EventFactory(items, random.Random(SEED)),
                 items={item.id: item for item in items},
             )
+            settle_heap()  # as the service does once started (see `main.settle_heap`)
             transactions = "with" if database.supports_transactions else "without"
             print(f"Cairn benchmark: {where}, {transactions} transactions, database {name}")
             summary: dict[str, float] = {}
