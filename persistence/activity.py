@@ -144,9 +144,9 @@ class ActivityRepository:
         detail: bool = True,
         slices: frozenset[str] | None = None,
     ) -> dict[str, list[DailyRollup]]:
-        """Rollups of each learner from `first` to `last` inclusive, by day: one command, or
-        two with the breakdowns (`detail`): only the `slices` named (byCategory, byDifficulty,
-        byHour, byCertification) when given, else all of them."""
+        """Rollups of each learner from `first` to `last` inclusive, by day: one command (per
+        `LEARNER_CHUNK` learners), or two with the breakdowns (`detail`): only the `slices`
+        named (byCategory, byDifficulty, byHour, byCertification) when given, else all of them."""
         query = {"day": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
         sort = [("learnerId", 1), ("day", 1)]
         days = [
