@@ -357,7 +357,8 @@ class Feed:
         # The driver's thread hands the changes over undecoded (a change's top level is read
         # for its resume token, its document stays bytes): decoding a thousand documents
         # there would hold the interpreter while this process's writer sends its own early
-        # copies of them; here they are decoded on the event loop, one at a time, after it.
+        # copies of them; here each is decoded on the event loop as it is dispatched (16
+        # between the writer's turns), and only if someone here follows its key.
         codec = collection.codec_options
         collection = collection.with_options(
             codec_options=codec.with_options(document_class=RawBSONDocument)
