@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -136,6 +136,13 @@ ID_CHUNK = 64
 LEARNER_CHUNK = 200
 
 
+def in_chunks(values: Iterable[str], size: int) -> Iterator[list[str]]:
+    """The distinct values, in order, `size` at a time (see `ID_CHUNK`)."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
 async def find_in(
     collection: Any,
     field: str,
@@ -150,9 +157,8 @@ async def find_in(
     """The documents whose `field` is one of `values` and that match `query`, looked up a chunk
     of values at a time, in order of the values; `sort` orders each chunk's documents (so a sort
     that starts with `field` orders them all)."""
-    ordered = sorted(set(values))
-    for start in range(0, len(ordered), chunk):
-        where = {**(query or {}), field: {"$in": ordered[start : start + chunk]}}
+    for some in in_chunks(values, chunk):
+        where = {**(query or {}), field: {"$in": some}}
         cursor = collection.find(where, projection, session=session, batch_size=READ_BATCH)
         if sort is not None:
             cursor = cursor.sort(sort)

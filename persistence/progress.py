@@ -14,6 +14,7 @@ from persistence.database import (
     Document,
     find_by_ids,
     find_in,
+    in_chunks,
     pair_id,
     pair_ids,
 )
@@ -147,9 +148,7 @@ class ProgressRepository:
         """Up to `limit` items per learner, by content id after `after`, in one command (per
         `LEARNER_CHUNK` learners)."""
         pages: dict[str, list[ContentProgress]] = {learner_id: [] for learner_id in learner_ids}
-        ordered = sorted(set(learner_ids))
-        for start in range(0, len(ordered), LEARNER_CHUNK):
-            chunk = ordered[start : start + LEARNER_CHUNK]
+        for chunk in in_chunks(learner_ids, LEARNER_CHUNK):
             match: Document = {"learnerId": {"$in": chunk}, **filter_query(where)}
             if after is not None:
                 match["contentId"] = {"$gt": after}

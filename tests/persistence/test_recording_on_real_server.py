@@ -11,7 +11,7 @@ import pytest
 from pymongo.errors import AutoReconnect, PyMongoError
 
 from domain.errors import IdempotencyConflict
-from domain.events import EventType
+from domain.events import EventDraft, EventType
 from persistence.repositories import Repositories
 from persistence.topics import PROGRESS_UPDATES
 from persistence.transactions import TRANSIENT, UNKNOWN_COMMIT
@@ -20,6 +20,19 @@ from tests.factories import NOW, content_item, draft, skill
 from tests.persistence.conftest import RealServer
 
 pytestmark = [pytest.mark.real_db, pytest.mark.asyncio(loop_scope="session")]
+
+
+def answers_apart(prefix: str, count: int) -> list[EventDraft]:
+    """Ada's answers over the three items, ten minutes apart (the reward guard counts one answer
+    per item in five minutes), newest first."""
+    return [
+        draft(
+            event_id=f"{prefix}{n}",
+            content_id=f"saa-ec2-{n % 3 + 1}",
+            occurred_at=NOW - timedelta(minutes=10 * n),
+        )
+        for n in range(count)
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -50,16 +63,7 @@ async def test_fifty_concurrent_copies_of_an_event_are_counted_once(real: RealSe
 
 
 async def test_concurrent_events_of_one_learner_lose_no_update(real: RealServer) -> None:
-    # Ten minutes apart: the reward guard counts one answer per item in five minutes.
-    events = [
-        draft(
-            event_id=f"e{n}",
-            content_id=f"saa-ec2-{n % 3 + 1}",
-            learner_id="ada",
-            occurred_at=NOW - timedelta(minutes=10 * n),
-        )
-        for n in range(20)
-    ]
+    events = answers_apart("e", 20)
 
     await asyncio.gather(*(real.recorder.record_one(e, received_at=NOW) for e in events))
 
@@ -172,14 +176,7 @@ async def test_injected_network_faults_leave_exact_counts_and_no_false_replays(
         await save(*args, **kwargs)
 
     monkeypatch.setattr(repositories.totals, "save", save_or_fail)
-    drafts = [
-        draft(
-            event_id=f"e{n}",
-            content_id=f"saa-ec2-{n % 3 + 1}",
-            occurred_at=NOW - timedelta(minutes=10 * n),
-        )
-        for n in range(6)
-    ]
+    drafts = answers_apart("e", 6)
 
     results = [await recorder.record_one(d, received_at=NOW) for d in drafts]
 
@@ -196,14 +193,7 @@ async def test_injected_network_faults_leave_exact_counts_and_no_false_replays(
 async def test_fifty_concurrent_events_of_one_learner_are_all_recorded_in_few_units(
     real: RealServer,
 ) -> None:
-    drafts = [
-        draft(
-            event_id=f"c{n}",
-            content_id=f"saa-ec2-{n % 3 + 1}",
-            occurred_at=NOW - timedelta(minutes=10 * n),
-        )
-        for n in range(50)
-    ]
+    drafts = answers_apart("c", 50)
 
     results = await asyncio.gather(
         *(real.recorder.record_one(d, received_at=NOW) for d in drafts), return_exceptions=True
@@ -222,14 +212,7 @@ async def test_recorders_of_several_processes_writing_one_learner_lose_no_update
     # Each recorder groups its own writes; across recorders (processes) the transactions race,
     # and the server's write-conflict check must make the losers run again on fresh reads.
     recorders = [Recorder(real.repositories, real.feed) for _ in range(4)]
-    drafts = [
-        draft(
-            event_id=f"p{n}",
-            content_id=f"saa-ec2-{n % 3 + 1}",
-            occurred_at=NOW - timedelta(minutes=10 * n),
-        )
-        for n in range(20)
-    ]
+    drafts = answers_apart("p", 20)
 
     results = await asyncio.gather(
         *(recorders[n % 4].record_one(d, received_at=NOW) for n, d in enumerate(drafts))
