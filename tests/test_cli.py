@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import os
 import re
 import stat
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -389,3 +392,54 @@ def test_settling_the_heap_sets_what_is_held_aside_from_the_collector() -> None:
         assert not any(id(value) in tracked for value in held)
     finally:
         gc.unfreeze()
+
+
+# The event loop
+
+
+@pytest.fixture
+def served_loops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`serve` replaced by one that notes the module of the loop it runs on."""
+    loops: list[str] = []
+
+    async def fake_serve(settings: main.Settings, *, seed_if_empty: bool) -> int:
+        loops.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
+        return 0
+
+    monkeypatch.setenv("CAIRN_JWT_SECRET", SECRET)
+    monkeypatch.setattr(main, "serve", fake_serve)
+    monkeypatch.setattr(main, "configure_logging", lambda *args: None)
+    return loops
+
+
+def test_serve_runs_on_uvloop_unless_told_to_use_asyncio(
+    monkeypatch: pytest.MonkeyPatch, served_loops: list[str]
+) -> None:
+    assert main.main(["serve"]) == 0
+    monkeypatch.setenv("CAIRN_EVENT_LOOP", "asyncio")
+    assert main.main(["serve"]) == 0
+
+    assert served_loops == ["uvloop", "asyncio"]
+
+
+def test_serve_refuses_an_unknown_event_loop_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], served_loops: list[str]
+) -> None:
+    monkeypatch.setenv("CAIRN_EVENT_LOOP", "trio")
+
+    assert main.main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "CAIRN_EVENT_LOOP" in err and "'uvloop' or 'asyncio'" in err
+    assert served_loops == []
+
+
+def test_without_uvloop_the_service_runs_on_asyncio_and_logs_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as where it is not installed (Windows)
+
+    with caplog.at_level(logging.WARNING, logger="cairn"):
+        factory = main.loop_factory("uvloop")
+
+    assert factory is asyncio.new_event_loop
+    assert "uvloop is not installed" in caplog.text

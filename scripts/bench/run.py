@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from main import settle_heap
+from main import Settings, loop_factory, loop_name, settle_heap
 from persistence.database import CommandCounter, create_client, open_database
 from persistence.embedded import embedded_mongodb
 from persistence.feed import Feed
@@ -120,7 +120,10 @@ async def run() -> tuple[dict[str, float], list[str]]:
             )
             settle_heap()  # as the service does once started (see `main.settle_heap`)
             transactions = "with" if database.supports_transactions else "without"
-            print(f"Cairn benchmark: {where}, {transactions} transactions, database {name}")
+            print(
+                f"Cairn benchmark: {where}, {transactions} transactions, database {name}, "
+                f"event loop {loop_name()}"
+            )
             summary: dict[str, float] = {}
             started = time.perf_counter()
             for section, measure in selected_sections():
@@ -162,8 +165,11 @@ async def run_until_stopped() -> tuple[dict[str, float], list[str]]:
 
 def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    # The loop `serve` runs on (CAIRN_EVENT_LOOP): section 4 serves the service in this process.
+    factory = loop_factory(Settings(_env_file=None).event_loop)
     try:
-        summary, failures = asyncio.run(run_until_stopped())
+        with asyncio.Runner(loop_factory=factory) as runner:
+            summary, failures = runner.run(run_until_stopped())
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("\nbench: interrupted; the server was stopped and its data removed", file=sys.stderr)
         return 130
