@@ -179,8 +179,8 @@ class Settings(BaseSettings):
     event_loop: EventLoop = Field(
         default="uvloop",
         description="`uvloop` (libuv's loop: its sockets' reads and writes are C) or Python's "
-        "own `asyncio` loop. A live update sent to a thousand sockets takes about half as long "
-        "on uvloop; where it is not installed (Windows), the service says so and uses asyncio.",
+        "own `asyncio` loop; where uvloop is not installed (Windows), the service says so and "
+        "uses asyncio.",
     )
     websocket_init_seconds: float = Field(
         default=WEBSOCKET_INIT_SECONDS, gt=0, description="Time to send connection_init."
